@@ -1,0 +1,255 @@
+// Command stride is the single Stride binary: the server and its tools.
+//
+//	stride serve              start the HTTP server (UI + API)
+//	stride passwd TENANT USER set a user's password (prompted or STRIDE_NEW_PASSWORD)
+//	stride version            print the version
+//
+// Configuration comes from the environment: STRIDE_ADDR (default :8080),
+// STRIDE_DATA (embedded store directory, default ./data), STRIDE_MONGODB_URI
+// (use MongoDB instead), STRIDE_ADMIN_PASSWORD (first start only),
+// STRIDE_LOG_FORMAT (text|json), STRIDE_LOG_LEVEL (debug|info|warn|error).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"stride/engine/api"
+	"stride/engine/audit"
+	"stride/engine/auth"
+	"stride/engine/objects"
+	"stride/engine/records"
+	"stride/engine/rules"
+	"stride/engine/setup"
+	"stride/engine/store"
+	"stride/engine/store/mongo"
+	"stride/engine/store/sqlite"
+	"stride/engine/tenant"
+	"stride/ui"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve()
+	case "passwd":
+		err = passwd(os.Args[2:])
+	case "version", "--version", "-v":
+		fmt.Println("stride", version)
+	case "help", "--help", "-h":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "stride: unknown command %q\n\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stride:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `Stride — sales target management (销售目标管理)
+
+Usage:
+  stride serve               start the server (UI and API)
+  stride passwd TENANT USER  set a user's password
+  stride version             print the version
+
+Environment:
+  STRIDE_ADDR            listen address (default :8080)
+  STRIDE_DATA            embedded store directory (default ./data)
+  STRIDE_MONGODB_URI     use MongoDB at this URI instead of the embedded store
+  STRIDE_ADMIN_PASSWORD  password of user admin created on first start
+  STRIDE_LOG_FORMAT      text (default) or json
+  STRIDE_LOG_LEVEL       debug, info (default), warn, error
+`)
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func setupLogging() {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(env("STRIDE_LOG_LEVEL", "info"))); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if env("STRIDE_LOG_FORMAT", "text") == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	slog.SetDefault(slog.New(h))
+}
+
+// openStore opens MongoDB if STRIDE_MONGODB_URI is set, else the embedded store.
+func openStore(ctx context.Context) (store.Store, error) {
+	if uri := os.Getenv("STRIDE_MONGODB_URI"); uri != "" {
+		return mongo.Open(ctx, uri)
+	}
+	return sqlite.Open(env("STRIDE_DATA", "./data"))
+}
+
+// app is the wired engine.
+type app struct {
+	store   store.Store
+	tenants *tenant.Registry
+	auth    *auth.Service
+	objects *objects.Service
+	records *records.Service
+}
+
+func wire(ctx context.Context) (*app, error) {
+	st, err := openStore(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	var colls []store.Collection
+	colls = append(colls, auth.Collections()...)
+	colls = append(colls, audit.Collections()...)
+	colls = append(colls, objects.Collections()...)
+	colls = append(colls, records.Collections()...)
+	reg := tenant.New(st, colls)
+	sys, err := reg.System(ctx, auth.SystemCollections()...)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	objs := objects.NewService(rules.New(rules.Options{}))
+	return &app{store: st, tenants: reg, auth: auth.NewService(reg, sys), objects: objs, records: records.NewService(objs)}, nil
+}
+
+func serve() error {
+	setupLogging()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := wire(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := a.store.Close(); err != nil {
+			slog.Error("close store", "err", err)
+		}
+	}()
+	boot, err := setup.Bootstrap(ctx, a.tenants, a.objects, os.Getenv("STRIDE_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("first-start setup: %w", err)
+	}
+	var uiFS = ui.FS()
+	if !ui.Built() {
+		uiFS = nil
+		slog.Warn("this binary has no web UI; build it with make")
+	}
+	srv := &http.Server{
+		Addr: env("STRIDE_ADDR", ":8080"),
+		Handler: api.New(api.Deps{Store: a.store, Tenants: a.tenants, Auth: a.auth, Objects: a.objects,
+			Records: a.records, UI: uiFS, Version: version}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", srv.Addr, err)
+	}
+	announce(ln.Addr().String(), a.store.Backend(), boot)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	slog.Info("stopped cleanly")
+	return nil
+}
+
+// announce prints where to go and how to log in; stdout, so it stands out
+// from the logs on stderr.
+func announce(addr, backend string, boot setup.Result) {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	fmt.Printf("\nStride %s is running at http://%s:%s  (store: %s)\n", version, host, port, backend)
+	fmt.Printf("  API docs: http://%s:%s/docs\n", host, port)
+	switch {
+	case boot.Created && boot.Password != "":
+		fmt.Printf("  First start: log in to tenant %q as user \"admin\" with password: %s\n", setup.DemoTenant, boot.Password)
+		fmt.Println("  (shown only now; change it later with: stride passwd demo admin)")
+	case boot.Created:
+		fmt.Printf("  First start: log in to tenant %q as user \"admin\" with the password in STRIDE_ADMIN_PASSWORD\n", setup.DemoTenant)
+	default:
+		fmt.Printf("  Log in to tenant %q as \"admin\" (forgot the password? stride passwd demo admin)\n", setup.DemoTenant)
+	}
+	fmt.Println()
+}
+
+func passwd(args []string) error {
+	if len(args) != 2 {
+		return errors.New("usage: stride passwd TENANT USER")
+	}
+	setupLogging()
+	ctx := context.Background()
+	a, err := wire(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	db, err := a.tenants.DB(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	u, err := auth.UserByName(ctx, db, args[1])
+	if err != nil {
+		return err
+	}
+	pw := os.Getenv("STRIDE_NEW_PASSWORD")
+	if pw == "" {
+		fmt.Fprintf(os.Stderr, "New password for %s/%s: ", args[0], args[1])
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("read password: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if _, err := auth.UpdateUser(ctx, db, "system", u.ID, auth.UserInput{Password: &pw}, 0); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "password changed")
+	return nil
+}

@@ -1,0 +1,189 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"stride/engine/api"
+	"stride/engine/audit"
+	"stride/engine/auth"
+	"stride/engine/objects"
+	"stride/engine/records"
+	"stride/engine/rules"
+	"stride/engine/setup"
+	"stride/engine/store"
+	"stride/engine/store/sqlite"
+	"stride/engine/tenant"
+)
+
+const adminPassword = "admin-pass-123"
+
+// env is a running API over a fresh embedded store.
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	dir   string
+	st    store.Store
+	auth  *auth.Service
+	tens  *tenant.Registry
+	admin string // admin's token
+}
+
+func open(t testing.TB, dir string) (store.Store, *tenant.Registry, *auth.Service, *objects.Service, *records.Service) {
+	t.Helper()
+	st, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var colls []store.Collection
+	colls = append(colls, auth.Collections()...)
+	colls = append(colls, audit.Collections()...)
+	colls = append(colls, objects.Collections()...)
+	colls = append(colls, records.Collections()...)
+	reg := tenant.New(st, colls)
+	sys, err := reg.System(context.Background(), auth.SystemCollections()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := objects.NewService(rules.New(rules.Options{}))
+	return st, reg, auth.NewService(reg, sys), objs, records.NewService(objs)
+}
+
+func newEnvAt(t *testing.T, dir string) *env {
+	t.Helper()
+	st, reg, as, objs, recs := open(t, dir)
+	if _, err := setup.Bootstrap(context.Background(), reg, objs, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	s := api.New(api.Deps{Store: st, Tenants: reg, Auth: as, Objects: objs, Records: recs, Version: "test"})
+	e := &env{t: t, srv: httptest.NewServer(s.Handler()), dir: dir, st: st, auth: as, tens: reg}
+	t.Cleanup(func() { e.srv.Close(); st.Close() })
+	e.admin = e.login("admin", adminPassword)
+	return e
+}
+
+func newEnv(t *testing.T) *env { return newEnvAt(t, t.TempDir()) }
+
+// resp is a decoded response.
+type resp struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+// do sends a request; body may be a string (sent verbatim) or a value (JSON).
+func (e *env) do(method, path, token string, body any, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := resp{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			e.t.Fatalf("%s %s: response is not JSON: %v: %s", method, path, err, raw)
+		}
+	}
+	if r.status >= 500 {
+		e.t.Fatalf("%s %s: server error %d: %s", method, path, r.status, raw)
+	}
+	if r.status >= 400 && res.Header.Get("Content-Type") != "application/problem+json" {
+		e.t.Fatalf("%s %s: error %d is not problem+json (%s): %s", method, path, r.status, res.Header.Get("Content-Type"), raw)
+	}
+	return r
+}
+
+func (e *env) login(username, password string) string {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": "demo", "username": username, "password": password})
+	if r.status != 200 {
+		e.t.Fatalf("login %s: %d %s", username, r.status, r.raw)
+	}
+	return r.body["token"].(string)
+}
+
+// must asserts a status and returns the response.
+func (r resp) must(t *testing.T, status int) resp {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("want status %d, got %d: %s", status, r.status, r.raw)
+	}
+	return r
+}
+
+// pointers lists the errors[].pointer of a problem.
+func (r resp) pointers() []string {
+	var out []string
+	errs, _ := r.body["errors"].([]any)
+	for _, e := range errs {
+		m := e.(map[string]any)
+		out = append(out, m["pointer"].(string))
+	}
+	return out
+}
+
+func (r resp) firstError() map[string]any {
+	errs, _ := r.body["errors"].([]any)
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs[0].(map[string]any)
+}
+
+// user creates a user with a role and returns its id and token.
+func (e *env) user(name string, role string) (string, string) {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/users", e.admin, map[string]any{"username": name, "password": "password-" + name, "roles": []string{role}}).must(e.t, 201)
+	return r.body["id"].(string), e.login(name, "password-"+name)
+}
+
+// count returns how many deals the admin sees.
+func (e *env) count(object string) int {
+	e.t.Helper()
+	r := e.do("GET", "/api/v1/records/"+object+"?limit=500", e.admin, nil).must(e.t, 200)
+	return len(r.body["items"].([]any))
+}
+
+func TestMain(m *testing.M) {
+	// Request logs would drown test output; errors still fail tests.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	os.Exit(m.Run())
+}

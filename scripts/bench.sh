@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the benchmarks that carry goals and writes BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${BENCH_COUNT:-5}
+benchtime=${BENCH_TIME:-1s}
+go test -run '^$' -bench . -benchmem -count "$count" -benchtime "$benchtime" \
+  ./engine/api/ ./engine/rules/ ./engine/store/sqlite/ \
+  | go run ./scripts/benchreport -o BENCHMARKS.md -cmd "make bench (BENCH_COUNT=$count BENCH_TIME=$benchtime)"
+echo "wrote BENCHMARKS.md"
