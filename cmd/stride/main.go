@@ -155,7 +155,7 @@ func serve() error {
 			slog.Error("close store", "err", err)
 		}
 	}()
-	boot, err := setup.Bootstrap(ctx, a.tenants, a.objects, os.Getenv("STRIDE_ADMIN_PASSWORD"))
+	boot, err := setup.Bootstrap(ctx, a.tenants, a.objects, a.records, os.Getenv("STRIDE_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("first-start setup: %w", err)
 	}

@@ -28,7 +28,7 @@ var benchDeal = map[string]any{"name": "华东医院设备采购", "customer": "
 func BenchmarkRecordCreateHTTP(b *testing.B) {
 	st, reg, as, objs, recs := open(b, b.TempDir())
 	defer st.Close()
-	if _, err := setup.Bootstrap(context.Background(), reg, objs, adminPassword); err != nil {
+	if _, err := setup.Bootstrap(context.Background(), reg, objs, recs, adminPassword); err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(api.New(api.Deps{Store: st, Tenants: reg, Auth: as, Objects: objs, Records: recs}).Handler())
@@ -62,10 +62,10 @@ func BenchmarkRecordCreateHTTP(b *testing.B) {
 // BenchmarkStoreInsertBare inserts the same stored document shape straight
 // into the same kind of store: the floor the API is compared against.
 func BenchmarkStoreInsertBare(b *testing.B) {
-	st, reg, _, objs, _ := open(b, b.TempDir())
+	st, reg, _, objs, recs := open(b, b.TempDir())
 	defer st.Close()
 	ctx := context.Background()
-	if _, err := setup.Bootstrap(ctx, reg, objs, adminPassword); err != nil {
+	if _, err := setup.Bootstrap(ctx, reg, objs, recs, adminPassword); err != nil {
 		b.Fatal(err)
 	}
 	db, err := reg.DB(ctx, "demo")

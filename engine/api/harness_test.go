@@ -60,7 +60,7 @@ func open(t testing.TB, dir string) (store.Store, *tenant.Registry, *auth.Servic
 func newEnvAt(t *testing.T, dir string) *env {
 	t.Helper()
 	st, reg, as, objs, recs := open(t, dir)
-	if _, err := setup.Bootstrap(context.Background(), reg, objs, adminPassword); err != nil {
+	if _, err := setup.Bootstrap(context.Background(), reg, objs, recs, adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	s := api.New(api.Deps{Store: st, Tenants: reg, Auth: as, Objects: objs, Records: recs, Version: "test"})

@@ -134,6 +134,10 @@ func TestObjectDefinitionErrors(t *testing.T) {
 			d["schema"].(map[string]any)["properties"].(map[string]any)["owner"] = map[string]any{"type": "string"}
 		}), "", "", nil},
 		{"unknown top-level member", mod(func(d map[string]any) { d["colour"] = "red" }), "", "", nil},
+		{"enum label for a value not in the enum", mod(func(d map[string]any) {
+			d["schema"].(map[string]any)["properties"].(map[string]any)["kind"] = map[string]any{"type": "string", "enum": []string{"first", "follow_up"}}
+			hints(d)["kind"] = map[string]any{"enumLabels": map[string]any{"first": map[string]any{"zh-CN": "首次拜访"}, "folow_up": map[string]any{"zh-CN": "回访"}}}
+		}), "/fields/kind/enumLabels/folow_up", "unknown_enum_value", nil},
 		{"key differs from URL", mod(func(d map[string]any) { d["key"] = "other" }), "/key", "const", nil},
 		{"hostile formula too big", mod(func(d map[string]any) {
 			hints(d)["perMinute"] = map[string]any{"computed": strings.Repeat("1 + ", 1500) + "1"} // 6 kB, 3001 nodes

@@ -113,6 +113,14 @@ func (s *Service) compile(tenantName, key string, version int64, def map[string]
 				Hint: didYouMean(name, c.FieldOrder)})
 			continue
 		}
+		if labels, ok := h["enumLabels"].(map[string]any); ok {
+			for _, v := range sortedKeys(labels) {
+				if !slices.ContainsFunc(f.Enum, func(e any) bool { return fmt.Sprint(e) == v }) {
+					fe = append(fe, apperr.FieldError{Pointer: ptr + "/enumLabels/" + v, Code: "unknown_enum_value",
+						Message: fmt.Sprintf("%q is not one of %s's enum values", v, name)})
+				}
+			}
+		}
 		rk := rules.Key{Tenant: tenantName, Config: "object:" + key + ":" + name, Version: version}
 		if src, ok := h["computed"].(string); ok && src != "" {
 			want, ok := wantFor(f)

@@ -12,6 +12,7 @@ import (
 	"stride/engine/auth"
 	"stride/engine/ids"
 	"stride/engine/objects"
+	"stride/engine/records"
 	"stride/engine/store"
 	"stride/engine/tenant"
 )
@@ -33,7 +34,7 @@ type Result struct {
 // Bootstrap creates the demo tenant with user admin and the demo objects if
 // the store has no tenant yet. The admin password is adminPassword, or a
 // generated one returned in Result.
-func Bootstrap(ctx context.Context, reg *tenant.Registry, objs *objects.Service, adminPassword string) (Result, error) {
+func Bootstrap(ctx context.Context, reg *tenant.Registry, objs *objects.Service, recs *records.Service, adminPassword string) (Result, error) {
 	names, err := reg.List(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("list tenants: %w", err)
@@ -69,7 +70,8 @@ func Bootstrap(ctx context.Context, reg *tenant.Registry, objs *objects.Service,
 	}
 	username, display := "admin", "管理员"
 	roles := []auth.Role{auth.RoleAdmin}
-	if _, err := auth.CreateUser(ctx, db, "system", auth.UserInput{Username: &username, DisplayName: &display, Roles: &roles, Password: &adminPassword}); err != nil {
+	admin, err := auth.CreateUser(ctx, db, "system", auth.UserInput{Username: &username, DisplayName: &display, Roles: &roles, Password: &adminPassword})
+	if err != nil {
 		return Result{}, fmt.Errorf("create admin: %w", err)
 	}
 	entries, err := demoFS.ReadDir("demo")
@@ -93,5 +95,32 @@ func Bootstrap(ctx context.Context, reg *tenant.Registry, objs *objects.Service,
 			return Result{}, fmt.Errorf("publish demo object %s: %w", key, err)
 		}
 	}
+	// A few records, written through the same path as the API, so the first
+	// screen is not empty. (The templates issue replaces this with a
+	// generated year of history.)
+	p := &auth.Principal{Tenant: DemoTenant, UserID: admin.ID, Username: admin.Username, Roles: admin.Roles}
+	for _, s := range demoRecords {
+		if _, _, err := recs.Create(ctx, db, p, s.object, s.data, "demo-seed-"+s.key); err != nil {
+			return Result{}, fmt.Errorf("seed %s %s: %w", s.object, s.key, err)
+		}
+	}
 	return res, nil
+}
+
+type seed struct {
+	object, key string
+	data        map[string]any
+}
+
+var demoRecords = []seed{
+	{"customer", "c1", map[string]any{"name": "北京协和医院", "industry": "hospital", "city": "北京", "contact": "王主任", "annualRevenue": int64(560000000000)}},
+	{"customer", "c2", map[string]any{"name": "华东医疗器械经销有限公司", "industry": "distributor", "city": "上海", "contact": "李经理", "annualRevenue": int64(8600000000)}},
+	{"customer", "c3", map[string]any{"name": "苏州精工制造", "industry": "manufacturing", "city": "苏州", "contact": "陈总", "annualRevenue": int64(32000000000)}},
+	{"customer", "c4", map[string]any{"name": "成都优品连锁", "industry": "retail", "city": "成都", "annualRevenue": int64(4500000000)}},
+	{"deal", "d1", map[string]any{"name": "协和医院影像设备采购", "customer": "北京协和医院", "amount": int64(380000000), "stage": "proposal", "probability": int64(60), "closeDate": "2026-12-20"}},
+	{"deal", "d2", map[string]any{"name": "华东经销商年度框架协议", "customer": "华东医疗器械经销有限公司", "amount": int64(150000000), "stage": "won", "probability": int64(100), "closeDate": "2026-10-15"}},
+	{"deal", "d3", map[string]any{"name": "精工制造 MES 系统", "customer": "苏州精工制造", "amount": int64(86000000), "stage": "qualified", "probability": int64(30), "closeDate": "2027-01-31"}},
+	{"deal", "d4", map[string]any{"name": "优品连锁门店收银升级", "customer": "成都优品连锁", "amount": int64(24000000), "stage": "lost", "probability": int64(0), "closeDate": "2026-09-30", "lossReason": "客户预算冻结,明年再议"}},
+	{"deal", "d5", map[string]any{"name": "协和医院检验科耗材", "customer": "北京协和医院", "amount": int64(42000000), "stage": "lead", "probability": int64(10), "closeDate": "2027-03-31"}},
+	{"deal", "d6", map[string]any{"name": "华东经销商新品铺货", "customer": "华东医疗器械经销有限公司", "amount": int64(65000000), "stage": "won", "probability": int64(100), "closeDate": "2026-11-05"}},
 }

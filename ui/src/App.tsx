@@ -1,0 +1,82 @@
+import { lazy, Suspense, type ReactNode } from 'react';
+import { BrowserRouter, Route, Routes } from 'react-router';
+import { App as AntApp, ConfigProvider, theme as antdTheme } from 'antd';
+import zhCN from 'antd/locale/zh_CN';
+import enUS from 'antd/locale/en_US';
+import { I18nProvider, useI18n } from './i18n/index.tsx';
+import { AuthProvider, RequireAuth, useAuth } from './auth.tsx';
+import { FullPageSpin } from './components/FullPageSpin.tsx';
+import { AppLayout } from './components/AppLayout.tsx';
+import { LoginPage } from './pages/Login.tsx';
+import { NotFound } from './pages/NotFound.tsx';
+import { BRAND } from './theme.ts';
+
+// Pages load on demand; the record form and the object editor pull in RJSF.
+const HomePage = lazy(() => import('./pages/Home.tsx'));
+const RecordListPage = lazy(() => import('./pages/RecordList.tsx'));
+const RecordFormPage = lazy(() => import('./pages/RecordForm.tsx'));
+const AdminObjectsPage = lazy(() => import('./pages/AdminObjects.tsx'));
+const ObjectEditorPage = lazy(() => import('./pages/ObjectEditor.tsx'));
+
+const FONT =
+  '-apple-system, BlinkMacSystemFont, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+
+
+function Themed({ children }: { children: ReactNode }) {
+  const { lang } = useI18n();
+  return (
+    <ConfigProvider
+      locale={lang === 'zh-CN' ? zhCN : enUS}
+      button={{ autoInsertSpace: false }}
+      theme={{
+        algorithm: antdTheme.defaultAlgorithm,
+        token: { colorPrimary: BRAND.primary, borderRadius: 6, fontFamily: FONT, colorBgLayout: '#f3f5f9' },
+        components: {
+          Layout: { siderBg: BRAND.sider, headerBg: '#ffffff', headerPadding: '0 16px', triggerBg: BRAND.siderDeep },
+          Menu: { darkItemBg: BRAND.sider, darkSubMenuItemBg: BRAND.siderDeep, darkItemSelectedBg: BRAND.primary },
+          Table: { headerBg: '#fafbfc' },
+        },
+      }}
+    >
+      <AntApp>{children}</AntApp>
+    </ConfigProvider>
+  );
+}
+
+function RequireAdmin({ children }: { children: ReactNode }) {
+  const { isAdmin } = useAuth();
+  return isAdmin ? <>{children}</> : <NotFound forbidden />;
+}
+
+const page = (el: ReactNode) => <Suspense fallback={<FullPageSpin />}>{el}</Suspense>;
+
+export function App() {
+  return (
+    <I18nProvider>
+      <Themed>
+        <BrowserRouter>
+          <AuthProvider>
+            <Routes>
+              <Route path="/login" element={<LoginPage />} />
+              <Route
+                element={
+                  <RequireAuth>
+                    <AppLayout />
+                  </RequireAuth>
+                }
+              >
+                <Route index element={page(<HomePage />)} />
+                <Route path="records/:object" element={page(<RecordListPage />)} />
+                <Route path="records/:object/new" element={page(<RecordFormPage />)} />
+                <Route path="records/:object/:id" element={page(<RecordFormPage />)} />
+                <Route path="admin/objects" element={<RequireAdmin>{page(<AdminObjectsPage />)}</RequireAdmin>} />
+                <Route path="admin/objects/:key" element={<RequireAdmin>{page(<ObjectEditorPage />)}</RequireAdmin>} />
+                <Route path="*" element={<NotFound />} />
+              </Route>
+            </Routes>
+          </AuthProvider>
+        </BrowserRouter>
+      </Themed>
+    </I18nProvider>
+  );
+}
