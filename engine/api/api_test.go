@@ -147,6 +147,8 @@ func TestRecordValidation(t *testing.T) {
 		{"requiredIf", map[string]any{"name": "x", "amount": 1, "stage": "lost"}, 422, "/lossReason", "required"},
 		{"owner not a string", map[string]any{"name": "x", "amount": 1, "owner": 7}, 422, "/owner", "type"},
 		{"unknown owner", map[string]any{"name": "x", "amount": 1, "owner": "u_nobody"}, 422, "/owner", "unknown_user"},
+		{"unknown field", map[string]any{"name": "x", "amount": 1, "amout": 2}, 422, "/amout", "additional_properties"},
+		{"key the store cannot hold", map[string]any{"name": "x", "amount": 1, "$where": 2}, 422, "/$where", "additional_properties"},
 		{"malformed JSON", `{"name": "x", "amount": }`, 400, "", "malformed_json"},
 		{"array body", `[1,2]`, 400, "", "malformed_json"},
 		{"not JSON content type", nil, 400, "", "unsupported_media_type"},

@@ -62,6 +62,11 @@ func classify(err error) *apperr.Error {
 		return apperr.Conflict("version_conflict", "the resource was changed by someone else; reload it").Wrap(err)
 	case errors.Is(err, store.ErrDuplicate):
 		return apperr.Conflict("duplicate", "the resource already exists").Wrap(err)
+	case errors.Is(err, store.ErrInvalid):
+		// Validation should have caught this; never blame the server for
+		// input it could not store.
+		slog.Warn("store refused a value validation let through", "err", err)
+		return apperr.New(apperr.KindBadRequest, "unstorable_value", "the request contains a value that cannot be stored").Wrap(err)
 	case errors.Is(err, context.Canceled):
 		return apperr.New(apperr.KindBadRequest, "canceled", "the request was canceled").Wrap(err)
 	}

@@ -41,7 +41,7 @@ type Deps struct {
 
 // Server is the HTTP API.
 type Server struct {
-	d      Deps
+	d       Deps
 	routes  []route
 	engine  *gin.Engine
 	metrics *metrics

@@ -236,12 +236,13 @@ func (s *Service) validate(c *objects.Compiled, in map[string]any) (map[string]a
 	for _, f := range c.Computed {
 		delete(in, f.Field)
 	}
-	if fe := c.Schema.Validate(in); len(fe) > 0 {
-		return nil, apperr.Invalid(invalidMessage(len(fe)), convert(fe)...)
+	fe := unknownFields(c, in)
+	fe = append(fe, convert(c.Schema.Validate(in))...)
+	if len(fe) > 0 {
+		return nil, apperr.Invalid(invalidMessage(len(fe)), fe...)
 	}
 	data := c.Schema.Normalize(in)
 	env := c.Schema.ToEnv(data)
-	var fe []apperr.FieldError
 	for _, f := range c.Computed {
 		v, err := f.Program.Run(env)
 		if err == nil {
@@ -288,6 +289,55 @@ func (s *Service) validate(c *objects.Compiled, in map[string]any) (map[string]a
 		return nil, apperr.Invalid(invalidMessage(len(fe)), convert(fe)...)
 	}
 	return data, nil
+}
+
+// unknownFields refuses top-level fields the object does not declare (a
+// typo must not be stored silently) and, at any depth, keys no store can
+// hold ("", "$…", "a.b"), which a schema allowing extra properties would
+// otherwise let through.
+func unknownFields(c *objects.Compiled, in map[string]any) []apperr.FieldError {
+	var fe []apperr.FieldError
+	for _, k := range sortedKeys(in) {
+		if _, ok := c.Fields[k]; !ok {
+			fe = append(fe, apperr.FieldError{Pointer: "/" + escapePointer(k), Code: "additional_properties",
+				Message: fmt.Sprintf("unknown field %q; this object has no such field", k)})
+			continue
+		}
+		badKeys("/"+escapePointer(k), in[k], &fe)
+	}
+	return fe
+}
+
+func badKeys(ptr string, v any, fe *[]apperr.FieldError) {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			p := ptr + "/" + escapePointer(k)
+			if k == "" || strings.HasPrefix(k, "$") || strings.Contains(k, ".") {
+				*fe = append(*fe, apperr.FieldError{Pointer: p, Code: "invalid_key",
+					Message: "keys must not be empty, start with $ or contain a dot"})
+				continue
+			}
+			badKeys(p, x[k], fe)
+		}
+	case []any:
+		for i, e := range x {
+			badKeys(fmt.Sprintf("%s/%d", ptr, i), e, fe)
+		}
+	}
+}
+
+func escapePointer(k string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+}
+
+func sortedKeys(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
 }
 
 func requiredMessage(c *objects.Compiled, name, cond string) string {

@@ -46,6 +46,13 @@ var (
 // come back as int64 even if written as float64 (JSON has one number type);
 // use Int and Float to read numbers. Times are stored as strings in the
 // canonical UTC layout of package period/records so they sort as text.
+//
+// On write, other integer types are stored as int64 and float32 as float64;
+// values of any other type are stored as their encoding/json form. Keys must
+// be non-empty, must not contain '.' or start with '$'; NaN, ±Inf and
+// integers beyond int64 are ErrInvalid. Avoid arrays directly inside arrays
+// (use arrays of objects): FerretDB, the test server of the mongo backend,
+// rejects them.
 type Doc = map[string]any
 
 // Op is a comparison operator of a condition.
@@ -66,6 +73,13 @@ const (
 )
 
 // Cond is one condition on a (possibly dotted) field path.
+//
+// Field is "_id", "_v" or a path of dot-separated segments, none empty or
+// starting with '$' or holding quotes, backslashes or control characters.
+// Value is nil, a bool, a string or a number (for In, a slice of those);
+// anything else is ErrInvalid. As in MongoDB, comparisons do not cross types:
+// a number never equals or ranges over a string or a bool, and Eq nil matches
+// a null or missing field.
 type Cond struct {
 	Field string
 	Op    Op
@@ -74,7 +88,9 @@ type Cond struct {
 
 // SortKey orders results by one field; Desc reverses it. Results are always
 // finally ordered by _id ascending so that order and cursors are total.
-// Sorting on a field whose values mix types is unspecified.
+// Sorting on a field whose values mix types is unspecified, except that null
+// and missing values sort first (last with Desc). A field may appear only
+// once in a sort (ErrInvalid otherwise).
 type SortKey struct {
 	Field string
 	Desc  bool
@@ -98,7 +114,9 @@ type Page struct {
 	Next string
 }
 
-// Index declares an index on a collection. Fields are dotted paths.
+// Index declares an index on a collection. Fields are dotted paths; Name
+// matches CollectionPattern. A unique index does not constrain documents
+// that lack one of its fields.
 type Index struct {
 	Name   string
 	Fields []string
@@ -168,6 +186,10 @@ type DB interface {
 // NamePattern is what database names must match: short, lower-case, and
 // valid as a MongoDB database suffix and as a file name.
 var NamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// CollectionPattern is what collection names (and index names) must match
+// on every backend.
+var CollectionPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
 
 // SystemDB is the name of the database that holds tenants and sessions.
 const SystemDB = "system"
