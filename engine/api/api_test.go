@@ -235,7 +235,7 @@ func TestRecordLifecycle(t *testing.T) {
 	}
 }
 
-func TestIdempotentCreate(t *testing.T) {
+func testIdempotentSequential(t *testing.T) (*env, int) {
 	e := newEnv(t)
 	seeded := e.count("deal")
 	a := e.do("POST", "/api/v1/records/deal", e.admin, validDeal, "Idempotency-Key", "k-1").must(t, 201)
@@ -248,6 +248,18 @@ func TestIdempotentCreate(t *testing.T) {
 	if r.body["code"] != "idempotency_key_reused" {
 		t.Fatalf("code %v", r.body["code"])
 	}
+	// The key is per user: another user's identical key is a new request.
+	_, tok := e.user("other.rep", "rep")
+	c := e.do("POST", "/api/v1/records/deal", tok, validDeal, "Idempotency-Key", "k-1").must(t, 201)
+	if c.body["id"] == a.body["id"] {
+		t.Fatal("idempotency keys leak across users")
+	}
+	return e, seeded
+}
+
+func TestIdempotentCreate(t *testing.T) {
+	e, seeded := testIdempotentSequential(t)
+	other := map[string]any{"name": "another", "amount": 5}
 	// Concurrent retries of one request create exactly one record.
 	done := make(chan string, 8)
 	for i := 0; i < 8; i++ {
@@ -267,8 +279,8 @@ func TestIdempotentCreate(t *testing.T) {
 	if len(seen) != 1 {
 		t.Fatalf("concurrent retries gave %v", seen)
 	}
-	if n := e.count("deal") - seeded; n != 2 {
-		t.Fatalf("%d new deals, want 2", n)
+	if n := e.count("deal") - seeded; n != 3 {
+		t.Fatalf("%d new deals, want 3", n)
 	}
 }
 

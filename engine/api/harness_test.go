@@ -39,10 +39,7 @@ type env struct {
 
 func open(t testing.TB, dir string) (store.Store, *tenant.Registry, *auth.Service, *objects.Service, *records.Service) {
 	t.Helper()
-	st, err := sqlite.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openBackend(t, dir)
 	var colls []store.Collection
 	colls = append(colls, auth.Collections()...)
 	colls = append(colls, audit.Collections()...)
@@ -55,6 +52,15 @@ func open(t testing.TB, dir string) (store.Store, *tenant.Registry, *auth.Servic
 	}
 	objs := objects.NewService(rules.New(rules.Options{}))
 	return st, reg, auth.NewService(reg, sys), objs, records.NewService(objs)
+}
+
+func openSQLite(t testing.TB, dir string) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func newEnvAt(t *testing.T, dir string) *env {
@@ -185,5 +191,7 @@ func (e *env) count(object string) int {
 func TestMain(m *testing.M) {
 	// Request logs would drown test output; errors still fail tests.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	os.Exit(m.Run())
+	code := m.Run()
+	ferretStop()
+	os.Exit(code)
 }
