@@ -25,16 +25,11 @@ import (
 	"time"
 
 	"stride/engine/api"
-	"stride/engine/audit"
 	"stride/engine/auth"
-	"stride/engine/objects"
-	"stride/engine/records"
-	"stride/engine/rules"
 	"stride/engine/setup"
 	"stride/engine/store"
 	"stride/engine/store/mongo"
 	"stride/engine/store/sqlite"
-	"stride/engine/tenant"
 	"stride/ui"
 )
 
@@ -113,33 +108,17 @@ func openStore(ctx context.Context) (store.Store, error) {
 	return sqlite.Open(env("STRIDE_DATA", "./data"))
 }
 
-// app is the wired engine.
-type app struct {
-	store   store.Store
-	tenants *tenant.Registry
-	auth    *auth.Service
-	objects *objects.Service
-	records *records.Service
-}
-
-func wire(ctx context.Context) (*app, error) {
+func wire(ctx context.Context) (*setup.App, error) {
 	st, err := openStore(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	var colls []store.Collection
-	colls = append(colls, auth.Collections()...)
-	colls = append(colls, audit.Collections()...)
-	colls = append(colls, objects.Collections()...)
-	colls = append(colls, records.Collections()...)
-	reg := tenant.New(st, colls)
-	sys, err := reg.System(ctx, auth.SystemCollections()...)
+	a, err := setup.New(ctx, st)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	objs := objects.NewService(rules.New(rules.Options{}))
-	return &app{store: st, tenants: reg, auth: auth.NewService(reg, sys), objects: objs, records: records.NewService(objs)}, nil
+	return a, nil
 }
 
 func serve() error {
@@ -151,11 +130,11 @@ func serve() error {
 		return err
 	}
 	defer func() {
-		if err := a.store.Close(); err != nil {
+		if err := a.Store.Close(); err != nil {
 			slog.Error("close store", "err", err)
 		}
 	}()
-	boot, err := setup.Bootstrap(ctx, a.tenants, a.objects, a.records, os.Getenv("STRIDE_ADMIN_PASSWORD"))
+	boot, err := a.Bootstrap(ctx, os.Getenv("STRIDE_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("first-start setup: %w", err)
 	}
@@ -166,8 +145,8 @@ func serve() error {
 	}
 	srv := &http.Server{
 		Addr: env("STRIDE_ADDR", ":8080"),
-		Handler: api.New(api.Deps{Store: a.store, Tenants: a.tenants, Auth: a.auth, Objects: a.objects,
-			Records: a.records, UI: uiFS, Version: version}).Handler(),
+		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
+			Records: a.Records, UI: uiFS, Version: version}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
@@ -177,7 +156,7 @@ func serve() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", srv.Addr, err)
 	}
-	announce(ln.Addr().String(), a.store.Backend(), boot)
+	announce(ln.Addr().String(), a.Store.Backend(), boot)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -229,8 +208,8 @@ func passwd(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
-	db, err := a.tenants.DB(ctx, args[0])
+	defer a.Store.Close()
+	db, err := a.Tenants.DB(ctx, args[0])
 	if err != nil {
 		return err
 	}

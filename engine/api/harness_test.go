@@ -13,11 +13,9 @@ import (
 	"testing"
 
 	"stride/engine/api"
-	"stride/engine/audit"
 	"stride/engine/auth"
 	"stride/engine/objects"
 	"stride/engine/records"
-	"stride/engine/rules"
 	"stride/engine/setup"
 	"stride/engine/store"
 	"stride/engine/store/sqlite"
@@ -39,19 +37,11 @@ type env struct {
 
 func open(t testing.TB, dir string) (store.Store, *tenant.Registry, *auth.Service, *objects.Service, *records.Service) {
 	t.Helper()
-	st := openBackend(t, dir)
-	var colls []store.Collection
-	colls = append(colls, auth.Collections()...)
-	colls = append(colls, audit.Collections()...)
-	colls = append(colls, objects.Collections()...)
-	colls = append(colls, records.Collections()...)
-	reg := tenant.New(st, colls)
-	sys, err := reg.System(context.Background(), auth.SystemCollections()...)
+	a, err := setup.New(context.Background(), openBackend(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs := objects.NewService(rules.New(rules.Options{}))
-	return st, reg, auth.NewService(reg, sys), objs, records.NewService(objs)
+	return a.Store, a.Tenants, a.Auth, a.Objects, a.Records
 }
 
 func openSQLite(t testing.TB, dir string) store.Store {
