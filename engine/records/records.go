@@ -57,11 +57,82 @@ type Record struct {
 	CreatedBy     string         `json:"createdBy"`
 	UpdatedBy     string         `json:"updatedBy"`
 	Data          map[string]any `json:"data"`
+	// Meta holds what domain packages keep on a record outside its fields
+	// (a pipeline's stage history, …), written only through hooks and Update.
+	Meta map[string]any `json:"meta,omitempty"`
+	// Deleted is set on the record a delete hook sees.
+	Deleted bool `json:"-"`
+}
+
+// Write describes one record write to the hooks.
+type Write struct {
+	DB        store.DB
+	Principal *auth.Principal
+	Object    *objects.Compiled
+	// Old is the record before the write; nil on create.
+	Old *Record
+	// New is the record as it will be stored (Deleted set on delete). A
+	// BeforeWrite hook may amend New.Meta; the change is stored atomically
+	// with the write (the store has no transactions, so this is how a domain
+	// package leaves itself a durable note, e.g. an outbox flag).
+	New *Record
+	// Via names the path: "create", "patch", "delete", or Update's caller ("transition").
+	Via string
+}
+
+// Hook lets a domain package take part in every record write, whatever the
+// path (API, import, integration, transition), without records depending on it.
+type Hook interface {
+	// BeforeWrite may refuse the write with a 4xx error, or amend w.New.Meta.
+	BeforeWrite(ctx context.Context, w *Write) error
+	// AfterWrite runs once the write is stored. The write stands whatever
+	// happens here, so a hook must make its own work recoverable (DESIGN.md §5).
+	AfterWrite(ctx context.Context, w *Write)
+}
+
+// Use registers a hook; hooks run in registration order.
+func (s *Service) Use(h Hook) { s.hooks = append(s.hooks, h) }
+
+// commit runs the hooks around storing d (insert when old is nil).
+func (s *Service) commit(ctx context.Context, w *Write, d store.Doc) (Record, error) {
+	for _, h := range s.hooks {
+		if err := h.BeforeWrite(ctx, w); err != nil {
+			return Record{}, err
+		}
+	}
+	if len(w.New.Meta) > 0 {
+		d["meta"] = w.New.Meta
+	} else {
+		delete(d, "meta")
+	}
+	var (
+		v   int64
+		err error
+	)
+	if w.Old == nil {
+		v, err = w.DB.Insert(ctx, w.Object.Collection(), d)
+	} else {
+		v, err = w.DB.Replace(ctx, w.Object.Collection(), d, w.Old.Version)
+		if errors.Is(err, store.ErrConflict) {
+			return Record{}, staleVersion(0)
+		}
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	d[store.KeyVersion] = v
+	rec := fromDoc(d)
+	w.New = &rec
+	for _, h := range s.hooks {
+		h.AfterWrite(ctx, w)
+	}
+	return rec, nil
 }
 
 // Service writes and reads records.
 type Service struct {
 	objects  *objects.Service
+	hooks    []Hook
 	mu       sync.Mutex
 	declared map[string]bool // "tenant/collection" already declared in this process
 }
@@ -129,7 +200,8 @@ func (s *Service) Create(ctx context.Context, db store.DB, p *auth.Principal, ob
 		store.KeyID: id, "object": object, "objectVersion": c.Version, "owner": owner, "data": data,
 		"deleted": false, "createdAt": now, "updatedAt": now, "createdBy": p.UserID, "updatedBy": p.UserID,
 	}
-	v, err := db.Insert(ctx, c.Collection(), d)
+	next := fromDoc(d)
+	rec, err := s.commit(ctx, &Write{DB: db, Principal: p, Object: c, New: &next, Via: "create"}, d)
 	if errors.Is(err, store.ErrDuplicate) && idemKey != "" {
 		// A concurrent retry with the same key won the race: return its record.
 		got, gerr := s.Get(ctx, db, p, object, id)
@@ -138,8 +210,7 @@ func (s *Service) Create(ctx context.Context, db store.DB, p *auth.Principal, ob
 	if err != nil {
 		return Record{}, false, fmt.Errorf("insert record: %w", err)
 	}
-	d[store.KeyVersion] = v
-	return fromDoc(d), false, nil
+	return rec, false, nil
 }
 
 // claimIdempotency reserves the key for this request. The key document is
@@ -397,6 +468,8 @@ func fromDoc(d store.Doc) Record {
 	if r.Data == nil {
 		r.Data = map[string]any{}
 	}
+	r.Meta, _ = d["meta"].(map[string]any)
+	r.Deleted, _ = d["deleted"].(bool)
 	return r
 }
 
@@ -466,22 +539,61 @@ func (s *Service) Patch(ctx context.Context, db store.DB, p *auth.Principal, obj
 	if err != nil {
 		return Record{}, err
 	}
-	merged := mergePatch(cur.Data, fieldsOf(patch))
-	data, err := s.validate(c, merged)
+	next := cur.clone()
+	next.Data, next.Owner = mergePatch(cur.Data, fieldsOf(patch)), owner
+	return s.store(ctx, db, p, c, d, &cur, &next, "patch")
+}
+
+// Update is a read-modify-write of a record for domain packages (a pipeline
+// transition, …): mutate gets a copy of the current record and may change its
+// Data and Meta; the result is validated and recomputed like any write, the
+// hooks see it with Via = via, and it is stored if the version is still
+// ifVersion (0: the version read).
+func (s *Service) Update(ctx context.Context, db store.DB, p *auth.Principal, object, id string, ifVersion int64, via string, mutate func(*Record) error) (Record, error) {
+	if !canWrite(p) {
+		return Record{}, apperr.Forbidden("your role cannot change records")
+	}
+	c, err := s.prepare(ctx, db, p, object)
 	if err != nil {
 		return Record{}, err
 	}
-	d["data"], d["owner"], d["objectVersion"] = data, owner, c.Version
-	d["updatedAt"], d["updatedBy"] = period.FormatInstant(time.Now()), p.UserID
-	v, err := db.Replace(ctx, c.Collection(), d, store.Version(d))
-	if errors.Is(err, store.ErrConflict) {
-		return Record{}, staleVersion(0)
-	}
+	d, err := s.load(ctx, db, p, c, id)
 	if err != nil {
-		return Record{}, fmt.Errorf("update record %s: %w", id, err)
+		return Record{}, err
 	}
-	d[store.KeyVersion] = v
-	return fromDoc(d), nil
+	if ifVersion != 0 && store.Version(d) != ifVersion {
+		return Record{}, staleVersion(store.Version(d))
+	}
+	cur := fromDoc(d)
+	next := cur.clone()
+	if err := mutate(&next); err != nil {
+		return Record{}, err
+	}
+	return s.store(ctx, db, p, c, d, &cur, &next, via)
+}
+
+// store validates next's fields and writes it over cur.
+func (s *Service) store(ctx context.Context, db store.DB, p *auth.Principal, c *objects.Compiled, d store.Doc, cur, next *Record, via string) (Record, error) {
+	data, err := s.validate(c, next.Data)
+	if err != nil {
+		return Record{}, err
+	}
+	next.Data, next.ObjectVersion = data, c.Version
+	d["data"], d["owner"], d["objectVersion"] = data, next.Owner, c.Version
+	d["updatedAt"], d["updatedBy"] = period.FormatInstant(time.Now()), p.UserID
+	rec, err := s.commit(ctx, &Write{DB: db, Principal: p, Object: c, Old: cur, New: next, Via: via}, d)
+	if err != nil {
+		return Record{}, fmt.Errorf("update record %s: %w", cur.ID, err)
+	}
+	return rec, nil
+}
+
+// clone copies a record deeply enough for a mutation: its field and meta maps.
+func (r Record) clone() Record {
+	out := r
+	out.Data = mergePatch(r.Data, nil)
+	out.Meta = mergePatch(r.Meta, nil)
+	return out
 }
 
 func staleVersion(current int64) *apperr.Error {
@@ -532,11 +644,12 @@ func (s *Service) Delete(ctx context.Context, db store.DB, p *auth.Principal, ob
 	if ifVersion != 0 && store.Version(d) != ifVersion {
 		return staleVersion(store.Version(d))
 	}
+	cur := fromDoc(d)
+	next := cur.clone()
+	next.Deleted = true
 	now := period.FormatInstant(time.Now())
 	d["deleted"], d["deletedAt"], d["updatedAt"], d["updatedBy"] = true, now, now, p.UserID
-	if _, err := db.Replace(ctx, c.Collection(), d, store.Version(d)); errors.Is(err, store.ErrConflict) {
-		return staleVersion(0)
-	} else if err != nil {
+	if _, err := s.commit(ctx, &Write{DB: db, Principal: p, Object: c, Old: &cur, New: &next, Via: "delete"}, d); err != nil {
 		return fmt.Errorf("delete record %s: %w", id, err)
 	}
 	return nil
