@@ -61,7 +61,9 @@ func (s *Service) Collections() []store.Collection { return s.docs.Collections()
 func (s *Service) Rules() *rules.Engine { return s.rules }
 
 // List returns every object's working copy, by key.
-func (s *Service) List(ctx context.Context, db store.DB) ([]Object, error) { return s.docs.List(ctx, db) }
+func (s *Service) List(ctx context.Context, db store.DB) ([]Object, error) {
+	return s.docs.List(ctx, db)
+}
 
 // Get returns an object's working copy.
 func (s *Service) Get(ctx context.Context, db store.DB, key string) (Object, error) {
