@@ -1,9 +1,7 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"regexp"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,22 +9,6 @@ import (
 	"stride/engine/objects"
 	"stride/engine/rules"
 )
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
-
-func (s *Server) listObjects(c *gin.Context, r *request) error {
-	os, err := s.d.Objects.List(c.Request.Context(), r.db)
-	if err != nil {
-		return err
-	}
-	items := make([]gin.H, 0, len(os))
-	for _, o := range os {
-		items = append(items, gin.H{"key": o.Key, "label": o.Label, "status": o.Status, "version": o.Version,
-			"publishedVersion": o.PublishedVersion, "updatedAt": o.UpdatedAt})
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items})
-	return nil
-}
 
 func (s *Server) getObject(c *gin.Context, r *request) error {
 	key := c.Param("key")
@@ -45,54 +27,6 @@ func (s *Server) getObject(c *gin.Context, r *request) error {
 	}
 	c.Header("ETag", etag(o.Version))
 	c.JSON(http.StatusOK, o)
-	return nil
-}
-
-func (s *Server) putObject(c *gin.Context, r *request) error {
-	key := c.Param("key")
-	if !objectKey.MatchString(key) {
-		return apperr.Invalid("invalid object key", apperr.FieldError{Pointer: "/key", Code: "pattern",
-			Message: "use 1–40 lower-case letters, digits or _, starting with a letter"})
-	}
-	var def map[string]any
-	if err := decodeJSON(c, &def); err != nil {
-		return err
-	}
-	if def == nil {
-		return apperr.BadRequest("the body must be an object definition")
-	}
-	v, err := ifMatch(c)
-	if err != nil {
-		return err
-	}
-	o, err := s.d.Objects.Save(c.Request.Context(), r.db, r.p.Tenant, r.p.UserID, key, def, v)
-	if err != nil {
-		return err
-	}
-	c.Header("ETag", etag(o.Version))
-	c.JSON(http.StatusOK, o)
-	return nil
-}
-
-func (s *Server) publishObject(c *gin.Context, r *request) error {
-	o, err := s.d.Objects.Publish(c.Request.Context(), r.db, r.p.Tenant, r.p.UserID, c.Param("key"))
-	if err != nil {
-		return err
-	}
-	c.Header("ETag", etag(o.Version))
-	c.JSON(http.StatusOK, o)
-	return nil
-}
-
-func (s *Server) objectVersions(c *gin.Context, r *request) error {
-	if _, err := s.d.Objects.Get(c.Request.Context(), r.db, c.Param("key")); err != nil {
-		return err
-	}
-	vs, err := s.d.Objects.Versions(c.Request.Context(), r.db, c.Param("key"))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"items": vs})
 	return nil
 }
 
@@ -179,6 +113,3 @@ func prefix(p string, fe []apperr.FieldError) []apperr.FieldError {
 	}
 	return fe
 }
-
-// objectKey is the shape of object keys (they become collection names).
-var objectKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)

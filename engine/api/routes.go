@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,14 @@ import (
 // table is every API route. Adding an endpoint means adding a row here: the
 // router, authorization and the OpenAPI document all come from it.
 func (s *Server) table() []route {
+	var rs []route
+	rs = append(rs, s.coreRoutes()...)
+	rs = append(rs, s.configRoutes("/api/v1/objects", "objects", "object", "ObjectDefinition",
+		func() configService { return s.d.Objects }, s.getObject)...)
+	return rs
+}
+
+func (s *Server) coreRoutes() []route {
 	return []route{
 		{method: "POST", path: "/api/v1/auth/login", tag: "auth", summary: "Log in and receive a bearer token",
 			access: public, body: "LoginRequest", resp: "LoginResult", status: 200, handle: s.login},
@@ -60,17 +69,6 @@ func (s *Server) table() []route {
 
 		{method: "GET", path: "/api/v1/audit", tag: "audit", summary: "Audit log, newest first",
 			access: adminOnly, resp: "AuditList", status: 200, query: []param{{"limit", "page size (default 50, max 500)"}, {"cursor", "from a previous page's next"}}, handle: s.listAudit},
-
-		{method: "GET", path: "/api/v1/objects", tag: "objects", summary: "List object definitions",
-			access: configReader, resp: "ObjectList", status: 200, handle: s.listObjects},
-		{method: "GET", path: "/api/v1/objects/:key", tag: "objects", summary: "Get an object's working copy (or ?published=true)",
-			access: configReader, resp: "Object", status: 200, query: []param{{"published", "true: the published definition"}}, handle: s.getObject},
-		{method: "PUT", path: "/api/v1/objects/:key", tag: "objects", summary: "Save an object definition as a draft (validated, formulas type-checked)",
-			access: adminOnly, body: "ObjectDefinition", resp: "Object", status: 200, handle: s.putObject},
-		{method: "POST", path: "/api/v1/objects/:key/publish", tag: "objects", summary: "Publish the draft as a new immutable version",
-			access: adminOnly, resp: "Object", status: 200, handle: s.publishObject},
-		{method: "GET", path: "/api/v1/objects/:key/versions", tag: "objects", summary: "List published versions",
-			access: configReader, resp: "VersionList", status: 200, handle: s.objectVersions},
 
 		{method: "GET", path: "/api/v1/records/:object", tag: "records", summary: "List records (filters, sort, cursor)",
 			access: recordReader, resp: "RecordList", status: 200, query: []param{
@@ -343,7 +341,7 @@ func queryLimit(c *gin.Context) (int, error) {
 }
 
 func badCursor(err error) error {
-	if errorsIs(err, store.ErrInvalid) {
+	if errors.Is(err, store.ErrInvalid) {
 		return apperr.BadRequest("the cursor is invalid or belongs to another query")
 	}
 	return err

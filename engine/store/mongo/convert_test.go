@@ -1,7 +1,6 @@
 package mongo
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -54,36 +53,36 @@ func TestFromRaw(t *testing.T) {
 	}
 }
 
-func TestToBSON(t *testing.T) {
+// TestEncodeDoc covers the BSON side of a write: _id and _v first, then the
+// fields, objects as bson.D with sorted keys at every level, arrays as bson.A.
+// Which values are accepted and how they normalize is docutil's (tested there).
+func TestEncodeDoc(t *testing.T) {
 	type custom struct {
-		A int    `json:"a"`
 		B string `json:"b"`
+		A int    `json:"a"`
 	}
-	cases := []struct {
-		in   any
-		want any
-	}{
-		{int(3), int64(3)},
-		{int32(-3), int64(-3)},
-		{uint8(200), int64(200)},
-		{float32(0.5), 0.5},
-		{json.Number("9007199254740993"), int64(9007199254740993)},
-		{json.Number("1.5"), 1.5},
-		{[]string{"x", "y"}, bson.A{"x", "y"}},
-		{map[string]any{"b": 1, "a": "x"}, bson.D{{Key: "a", Value: "x"}, {Key: "b", Value: int64(1)}}},
-		{custom{A: 1, B: "z"}, bson.D{{Key: "a", Value: int64(1)}, {Key: "b", Value: "z"}}},
-		{time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), "2024-01-02T03:04:05Z"},
-	}
-	for _, tc := range cases {
-		got, err := toBSON(tc.in, 0)
-		if err != nil || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("toBSON(%#v) = %#v, %v; want %#v", tc.in, got, err, tc.want)
+	d := func(kv ...any) bson.D {
+		out := bson.D{}
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, bson.E{Key: kv[i].(string), Value: kv[i+1]})
 		}
+		return out
 	}
-	for _, bad := range []any{math.NaN(), math.Inf(-1), uint64(math.MaxUint64), map[string]any{"a.b": 1},
-		map[string]any{"$x": 1}, make(chan int)} {
-		if _, err := toBSON(bad, 0); !errors.Is(err, store.ErrInvalid) {
-			t.Errorf("toBSON(%#v): %v, want ErrInvalid", bad, err)
+	id, got, err := encodeDoc(store.Doc{
+		"_id": "x", "_v": int64(9), "z": 1, "s": []string{"p", "q"}, "c": custom{B: "z", A: 1},
+		"o": map[string]any{"y": []any{map[string]any{"k2": 2, "k1": 1}}, "x": nil},
+	}, 4)
+	want := d("_id", "x", "_v", int64(4),
+		"c", d("a", int64(1), "b", "z"),
+		"o", d("x", nil, "y", bson.A{d("k1", int64(1), "k2", int64(2))}),
+		"s", bson.A{"p", "q"},
+		"z", int64(1))
+	if err != nil || id != "x" || !reflect.DeepEqual(got, want) {
+		t.Errorf("encodeDoc = %q, %#v, %v\nwant %#v", id, got, err, want)
+	}
+	for _, bad := range []store.Doc{nil, {"a": 1}, {"_id": "x", "f": math.NaN()}, {"_id": "x", "o": map[string]any{"$x": 1}}} {
+		if _, _, err := encodeDoc(bad, 1); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("encodeDoc(%#v): %v, want ErrInvalid", bad, err)
 		}
 	}
 }

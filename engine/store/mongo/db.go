@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"stride/engine/store"
+	"stride/engine/store/internal/docutil"
 )
 
 // handle is the store.DB of one database.
@@ -26,7 +27,7 @@ type handle struct {
 var _ store.DB = (*handle)(nil)
 
 func (h *handle) coll(ctx context.Context, name string) (*mongo.Collection, error) {
-	if err := checkColl(name); err != nil {
+	if err := docutil.CheckColl(name); err != nil {
 		return nil, fmt.Errorf("mongo %s: %w", h.name, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -52,19 +53,14 @@ func (h *handle) Declare(ctx context.Context, c store.Collection) error {
 		return err
 	}
 	what := h.what(c.Name, "declare")
+	if err := docutil.CheckIndexes(c.Indexes); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	models := make([]mongo.IndexModel, 0, len(c.Indexes))
-	seen := map[string]bool{}
 	for _, ix := range c.Indexes {
-		if !collPattern.MatchString(ix.Name) || seen[ix.Name] || len(ix.Fields) == 0 {
-			return fmt.Errorf("%s: index %q: bad or duplicate name, or no fields: %w", what, ix.Name, store.ErrInvalid)
-		}
-		seen[ix.Name] = true
 		keys := bson.D{}
 		exists := bson.D{}
 		for _, f := range ix.Fields {
-			if err := checkField(f); err != nil {
-				return fmt.Errorf("%s: index %q: %w", what, ix.Name, err)
-			}
 			keys = append(keys, e(f, 1))
 			exists = append(exists, e(f, bson.D{e("$exists", true)}))
 		}
@@ -304,12 +300,9 @@ func (h *handle) Find(ctx context.Context, collName string, q store.Query) (stor
 	}); err != nil {
 		return store.Page{}, mapErr(ctx, what, err)
 	}
-	page := store.Page{Docs: docs}
-	if q.Limit > 0 && len(docs) > q.Limit {
-		page.Docs = docs[:q.Limit]
-		if page.Next, err = encodeCursor(q, mq.keys, page.Docs[q.Limit-1]); err != nil {
-			return store.Page{}, fmt.Errorf("%s: %w", what, err)
-		}
+	page, err := docutil.NewPage(q, docs)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return page, nil
 }
@@ -373,7 +366,8 @@ func (h *handle) Inc(ctx context.Context, collName, id string, inc map[string]in
 	if id == "" {
 		return nil, fmt.Errorf("%s: empty id: %w", what, store.ErrInvalid)
 	}
-	if err := checkIncPaths(inc, setOnInsert); err != nil {
+	soi, err := docutil.CheckInc(inc, setOnInsert)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	paths := make([]string, 0, len(inc))
@@ -387,28 +381,9 @@ func (h *handle) Inc(ctx context.Context, collName, id string, inc map[string]in
 	}
 	incDoc = append(incDoc, e(store.KeyVersion, int64(1)))
 	update := bson.D{e("$inc", incDoc)}
-	soi := map[string]any{}
-	for k, v := range setOnInsert {
-		if !isReserved(k) {
-			soi[k] = v
-		}
-	}
 	if len(soi) > 0 {
-		// Keys are checked paths: convert the values, keep the dotted keys.
-		keys := make([]string, 0, len(soi))
-		for k := range soi {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		set := bson.D{}
-		for _, k := range keys {
-			v, err := toBSON(soi[k], 1)
-			if err != nil {
-				return nil, fmt.Errorf("%s: setOnInsert %q: %w", what, k, err)
-			}
-			set = append(set, e(k, v))
-		}
-		update = append(update, e("$setOnInsert", set))
+		// Keys are checked paths, kept dotted; values are converted.
+		update = append(update, e("$setOnInsert", appendFields(bson.D{}, soi)))
 	}
 	o := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
 	for attempt := 0; ; attempt++ {

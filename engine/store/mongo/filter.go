@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"stride/engine/store"
+	"stride/engine/store/internal/docutil"
 )
 
 // The query language used here is deliberately small — $eq, $ne, $in, $gt,
@@ -14,113 +15,32 @@ import (
 // than $exists because the contract's "present and not null" is exactly
 // {$ne: null} and "absent or null" is {f: null}.
 
-func invalidCond(c store.Cond, why string) error {
-	return fmt.Errorf("condition %s %s %v: %s: %w", c.Field, c.Op, c.Value, why, store.ErrInvalid)
-}
-
-// checkReservedValue enforces the types of _id (string) and _v (number).
-func checkReservedValue(c store.Cond, v any) error {
-	switch c.Field {
-	case store.KeyID:
-		if _, ok := v.(string); !ok {
-			return invalidCond(c, "_id values are strings")
-		}
-	case store.KeyVersion:
-		switch v.(type) {
-		case int64, float64:
-		default:
-			return invalidCond(c, "_v values are numbers")
-		}
-	}
-	return nil
-}
-
-// condFilter translates one condition.
+// condFilter translates one condition, validated by docutil.CheckCond.
 func condFilter(c store.Cond) (bson.D, error) {
-	if err := checkField(c.Field); err != nil {
+	v, err := docutil.CheckCond(c)
+	if err != nil {
 		return nil, err
 	}
-	reserved := isReserved(c.Field)
 	op := func(name string, v any) bson.D { return bson.D{e(c.Field, bson.D{e(name, v)})} }
 	switch c.Op {
-	case store.Eq, store.Ne:
-		v, ok := condValue(c.Value)
-		if !ok {
-			return nil, invalidCond(c, "value must be a scalar")
+	case store.Eq:
+		if v == nil {
+			return bson.D{e(c.Field, nil)}, nil // null or missing
 		}
-		if reserved {
-			if err := checkReservedValue(c, v); err != nil {
-				return nil, err
-			}
-		}
-		if c.Op == store.Eq {
-			if v == nil {
-				return bson.D{e(c.Field, nil)}, nil // null or missing
-			}
-			return op("$eq", v), nil
-		}
+		return op("$eq", v), nil
+	case store.Ne:
 		return op("$ne", v), nil // matches missing fields too
 	case store.In:
-		list, ok := listValue(c.Value)
-		if !ok {
-			return nil, invalidCond(c, "value must be a list of scalars")
-		}
-		if reserved {
-			for _, v := range list {
-				if err := checkReservedValue(c, v); err != nil {
-					return nil, err
-				}
-			}
-		}
-		return op("$in", list), nil
+		return op("$in", bson.A(v.([]any))), nil
 	case store.Gt, store.Gte, store.Lt, store.Lte:
-		v, ok := condValue(c.Value)
-		if !ok {
-			return nil, invalidCond(c, "value must be a scalar")
-		}
-		switch v.(type) {
-		case int64, float64, string:
-		default:
-			return nil, invalidCond(c, "range value must be a number or a string")
-		}
-		if reserved {
-			if err := checkReservedValue(c, v); err != nil {
-				return nil, err
-			}
-		}
 		return op("$"+string(c.Op), v), nil
 	case store.Exists:
-		want, ok := c.Value.(bool)
-		if !ok {
-			return nil, invalidCond(c, "exists takes a bool")
-		}
-		if want {
+		if v.(bool) {
 			return op("$ne", nil), nil
 		}
 		return bson.D{e(c.Field, nil)}, nil
 	}
-	return nil, invalidCond(c, "unknown operator")
-}
-
-// sortKeys returns the effective sort keys: the caller's, up to and including
-// an explicit _id key, which already makes the order total.
-func sortKeys(q store.Query) ([]store.SortKey, error) {
-	keys := make([]store.SortKey, 0, len(q.Sort))
-	seen := map[string]bool{}
-	for _, s := range q.Sort {
-		if err := checkField(s.Field); err != nil {
-			return nil, err
-		}
-		if seen[s.Field] {
-			return nil, fmt.Errorf("sort field %q repeated: %w", s.Field, store.ErrInvalid)
-		}
-		seen[s.Field] = true
-		keys = append(keys, s)
-		if s.Field == store.KeyID {
-			break
-		}
-	}
-	return keys, nil
+	return nil, fmt.Errorf("operator %q: %w", c.Op, store.ErrInvalid) // rejected by CheckCond
 }
 
 func sortSpec(keys []store.SortKey) bson.D {
@@ -142,7 +62,7 @@ func sortSpec(keys []store.SortKey) bson.D {
 
 // afterFilter selects documents strictly after the cursor in (keys…, _id)
 // order. MongoDB sorts null and missing first and equal to each other.
-func afterFilter(keys []store.SortKey, c *cursor) bson.D {
+func afterFilter(keys []store.SortKey, c *docutil.Cursor) bson.D {
 	var terms bson.A
 	var prefix bson.A
 	and := func(last bson.D) bson.D {
@@ -158,7 +78,7 @@ func afterFilter(keys []store.SortKey, c *cursor) bson.D {
 			idDesc = k.Desc
 			break
 		}
-		v := c.Keys[i]
+		v := bsonValue(c.Keys[i])
 		switch {
 		case v == nil && !k.Desc:
 			terms = append(terms, and(bson.D{e(k.Field, bson.D{e("$ne", nil)})}))
@@ -193,13 +113,12 @@ func afterFilter(keys []store.SortKey, c *cursor) bson.D {
 type query struct {
 	filter bson.D
 	sort   bson.D
-	keys   []store.SortKey
 }
 
 // buildQuery validates and translates a query; withCursor false ignores
 // After (Count).
 func buildQuery(q store.Query, withCursor bool) (*query, error) {
-	keys, err := sortKeys(q)
+	keys, err := docutil.SortKeys(q)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +131,7 @@ func buildQuery(q store.Query, withCursor bool) (*query, error) {
 		parts = append(parts, f)
 	}
 	if withCursor {
-		cur, err := decodeCursor(q, keys)
+		cur, err := docutil.DecodeCursor(q)
 		if err != nil {
 			return nil, err
 		}
@@ -220,7 +139,7 @@ func buildQuery(q store.Query, withCursor bool) (*query, error) {
 			parts = append(parts, afterFilter(keys, cur))
 		}
 	}
-	out := &query{sort: sortSpec(keys), keys: keys, filter: bson.D{}}
+	out := &query{sort: sortSpec(keys), filter: bson.D{}}
 	switch len(parts) {
 	case 0:
 	case 1:

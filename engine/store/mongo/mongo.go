@@ -49,6 +49,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"stride/engine/store"
+	"stride/engine/store/internal/docutil"
 )
 
 // DefaultPrefix starts the MongoDB name of every store database.
@@ -134,17 +135,10 @@ func Open(ctx context.Context, uri string, opts ...Option) (*Store, error) {
 // Backend implements store.Store.
 func (s *Store) Backend() string { return "mongo" }
 
-func checkName(name string) error {
-	if !store.NamePattern.MatchString(name) {
-		return fmt.Errorf("database name %q: %w", name, store.ErrInvalid)
-	}
-	return nil
-}
-
 // DB implements store.Store. The first call for a name creates the database
 // (with a small marker collection) so that DBs lists it.
 func (s *Store) DB(ctx context.Context, name string) (store.DB, error) {
-	if err := checkName(name); err != nil {
+	if err := docutil.CheckDBName(name); err != nil {
 		return nil, fmt.Errorf("mongo: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -185,7 +179,7 @@ func (s *Store) DBs(ctx context.Context) ([]string, error) {
 
 // DropDB implements store.Store. Dropping a missing database is not an error.
 func (s *Store) DropDB(ctx context.Context, name string) error {
-	if err := checkName(name); err != nil {
+	if err := docutil.CheckDBName(name); err != nil {
 		return fmt.Errorf("mongo: %w", err)
 	}
 	if err := ctx.Err(); err != nil {

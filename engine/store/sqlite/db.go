@@ -18,6 +18,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"stride/engine/store"
+	"stride/engine/store/internal/docutil"
 )
 
 // database is one open database file: its connection pools and prepared
@@ -216,7 +217,7 @@ var _ store.DB = (*handle)(nil)
 
 // check validates a call's collection name and context.
 func (h *handle) check(ctx context.Context, coll string) error {
-	if err := checkColl(coll); err != nil {
+	if err := docutil.CheckColl(coll); err != nil {
 		return fmt.Errorf("sqlite %s: %w", h.name, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -267,20 +268,15 @@ func (h *handle) Declare(ctx context.Context, c store.Collection) error {
 	if err != nil {
 		return err
 	}
+	what := d.what(c.Name, "declare")
+	if err := docutil.CheckIndexes(c.Indexes); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	type want struct{ name, sql string }
 	var idx []want
-	seen := map[string]bool{}
 	for _, ix := range c.Indexes {
-		if !collPattern.MatchString(ix.Name) || seen[ix.Name] || len(ix.Fields) == 0 {
-			return fmt.Errorf("%s: index %q: bad or duplicate name, or no fields: %w",
-				d.what(c.Name, "declare"), ix.Name, store.ErrInvalid)
-		}
-		seen[ix.Name] = true
 		exprs := make([]string, len(ix.Fields))
 		for i, f := range ix.Fields {
-			if err := checkField(f); err != nil {
-				return fmt.Errorf("%s: index %q: %w", d.what(c.Name, "declare"), ix.Name, err)
-			}
 			exprs[i] = fieldExpr(f)
 		}
 		kind := "INDEX "
@@ -296,7 +292,6 @@ func (h *handle) Declare(ctx context.Context, c store.Collection) error {
 		idx = append(idx, want{"x:" + c.Name + ":" + ix.Name,
 			"CREATE " + kind + indexName(c.Name, ix.Name) + " ON " + tableName(c.Name) + " (" + strings.Join(exprs, ", ") + ")"})
 	}
-	what := d.what(c.Name, "declare")
 	return d.write(ctx, what, func(t *wtx) error {
 		if err := t.exec(createTableSQL(c.Name)); err != nil {
 			return mapErr(ctx, what, err)
@@ -362,12 +357,12 @@ func (h *handle) Insert(ctx context.Context, coll string, doc store.Doc) (int64,
 	if err != nil {
 		return 0, err
 	}
-	id, body, err := prepareDoc(doc)
+	id, body, err := docutil.PrepareDoc(doc)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", d.what(coll, "insert"), err)
 	}
 	what := d.what(coll, "insert "+strconv.Quote(id))
-	b, err := encodeJSON(body)
+	b, err := docutil.EncodeJSON(body)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
@@ -406,12 +401,12 @@ func (h *handle) InsertMany(ctx context.Context, coll string, docs []store.Doc) 
 		rows := make([]row, 0, len(chunk))
 		var invalid error
 		for i, doc := range chunk {
-			id, body, err := prepareDoc(doc)
+			id, body, err := docutil.PrepareDoc(doc)
 			if err != nil {
 				invalid = fmt.Errorf("%s: document %d: %w", what, committed+i, err)
 				break
 			}
-			b, err := encodeJSON(body)
+			b, err := docutil.EncodeJSON(body)
 			if err != nil {
 				invalid = fmt.Errorf("%s: document %q: %w", what, id, err)
 				break
@@ -456,7 +451,7 @@ func (h *handle) Replace(ctx context.Context, coll string, doc store.Doc, ifVers
 	if err != nil {
 		return 0, err
 	}
-	id, body, err := prepareDoc(doc)
+	id, body, err := docutil.PrepareDoc(doc)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", h.what(coll, "replace"), err)
 	}
@@ -464,7 +459,7 @@ func (h *handle) Replace(ctx context.Context, coll string, doc store.Doc, ifVers
 	if ifVersion < 1 {
 		return 0, fmt.Errorf("%s: version %d: %w", what, ifVersion, store.ErrInvalid)
 	}
-	b, err := encodeJSON(body)
+	b, err := docutil.EncodeJSON(body)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
@@ -599,12 +594,9 @@ func (h *handle) Find(ctx context.Context, coll string, q store.Query) (store.Pa
 	if err != nil {
 		return store.Page{}, mapErr(ctx, what, err)
 	}
-	page := store.Page{Docs: docs}
-	if q.Limit > 0 && len(docs) > q.Limit {
-		page.Docs = docs[:q.Limit]
-		if page.Next, err = encodeCursor(q, page.Docs[q.Limit-1]); err != nil {
-			return store.Page{}, fmt.Errorf("%s: %w", what, err)
-		}
+	page, err := docutil.NewPage(q, docs)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return page, nil
 }
@@ -684,19 +676,13 @@ func (h *handle) Inc(ctx context.Context, coll, id string, inc map[string]int64,
 	if id == "" {
 		return nil, fmt.Errorf("%s: empty id: %w", what, store.ErrInvalid)
 	}
-	if err := checkIncPaths(inc, setOnInsert); err != nil {
+	soi, err := docutil.CheckInc(inc, setOnInsert)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	init := map[string]any{}
-	for k, v := range setOnInsert {
-		if k == store.KeyID || k == store.KeyVersion {
-			continue
-		}
-		n, err := normalize(v, 1)
-		if err != nil {
-			return nil, fmt.Errorf("%s: setOnInsert %q: %w", what, k, err)
-		}
-		if err := setPath(init, k, n); err != nil {
+	for k, v := range soi {
+		if err := setPath(init, k, v); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 	}
@@ -732,7 +718,7 @@ func (t *wtx) inc(coll, id string, inc map[string]int64, init map[string]any) (s
 	err := t.queryRow("SELECT version, doc FROM "+tbl+" WHERE id = ?", []any{id}, &version, &body)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		c, err := normalize(init, 0) // deep copy
+		c, err := docutil.Normalize(init, 0) // deep copy
 		if err != nil {
 			return nil, err
 		}
@@ -754,7 +740,7 @@ func (t *wtx) inc(coll, id string, inc map[string]int64, init map[string]any) (s
 			return nil, err
 		}
 	}
-	b, err := encodeJSON(doc)
+	b, err := docutil.EncodeJSON(doc)
 	if err != nil {
 		return nil, err
 	}

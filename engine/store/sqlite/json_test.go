@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"stride/engine/store/internal/docutil"
 	"stride/engine/store/storetest"
 )
 
@@ -26,7 +27,7 @@ func stdDecode(s string) (any, error) {
 	conv = func(v any) (any, error) {
 		switch x := v.(type) {
 		case json.Number:
-			return parseNumber(string(x))
+			return docutil.ParseNumber(string(x))
 		case map[string]any:
 			for k, e := range x {
 				n, err := conv(e)
@@ -89,11 +90,11 @@ func TestParseJSON(t *testing.T) {
 
 func TestParseJSONRecords(t *testing.T) {
 	for i := 0; i < 200; i++ {
-		_, body, err := prepareDoc(storetest.Record(i))
+		_, body, err := docutil.PrepareDoc(storetest.Record(i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := encodeJSON(body)
+		b, err := docutil.EncodeJSON(body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,8 +126,8 @@ func FuzzParseJSON(f *testing.F) {
 }
 
 func BenchmarkParseJSON(b *testing.B) {
-	_, body, _ := prepareDoc(storetest.Record(5))
-	js, _ := encodeJSON(body)
+	_, body, _ := docutil.PrepareDoc(storetest.Record(5))
+	js, _ := docutil.EncodeJSON(body)
 	b.Run("parseJSON", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {

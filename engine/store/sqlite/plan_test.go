@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"stride/engine/store"
+	"stride/engine/store/internal/docutil"
 )
 
 // TestQueryPlans checks that conditions, sorting and cursors over declared
@@ -32,7 +33,7 @@ func TestQueryPlans(t *testing.T) {
 	}
 	eq := func(f string, v any) store.Cond { return store.Cond{Field: f, Op: store.Eq, Value: v} }
 	cursorFor := func(q store.Query, last store.Doc) store.Query {
-		cur, err := encodeCursor(q, last)
+		cur, err := docutil.EncodeCursor(q, last)
 		if err != nil {
 			t.Fatal(err)
 		}

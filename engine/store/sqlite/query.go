@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"stride/engine/store"
+	"stride/engine/store/internal/docutil"
 )
 
 // tableName is the quoted SQL name of a collection's table.
@@ -40,14 +41,9 @@ func fieldExpr(path string) string {
 
 func typeExpr(path string) string { return "json_type(doc, '" + jsonPath(path) + "')" }
 
-func isColumn(path string) bool { return path == store.KeyID || path == store.KeyVersion }
-
-func checkField(path string) error {
-	if isColumn(path) {
-		return nil
-	}
-	return checkPath(path)
-}
+// isColumn reports whether a field is stored in a column of its own: the
+// reserved _id and _v are the id and version columns.
+func isColumn(path string) bool { return docutil.IsReserved(path) }
 
 // bindValue converts a scalar to what SQLite compares a json_extract result
 // with: JSON true/false extract as 1/0, objects and arrays as their JSON text.
@@ -59,7 +55,7 @@ func bindValue(v any) (any, error) {
 		}
 		return int64(0), nil
 	case map[string]any, []any:
-		b, err := encodeJSON(x)
+		b, err := docutil.EncodeJSON(x)
 		if err != nil {
 			return nil, err
 		}
@@ -109,50 +105,18 @@ func numericGuard(path string) string {
 	return typeExpr(path) + " IN ('integer', 'real')"
 }
 
-func invalidCond(c store.Cond, why string) error {
-	return fmt.Errorf("condition %s %s %v: %s: %w", c.Field, c.Op, c.Value, why, store.ErrInvalid)
-}
-
-// checkColumnValue enforces the types of the _id (string) and _v (number)
-// columns, so that a condition on them never silently compares across types.
-func checkColumnValue(c store.Cond, v any) error {
-	switch c.Field {
-	case store.KeyID:
-		if _, ok := v.(string); !ok {
-			return invalidCond(c, "_id values are strings")
-		}
-	case store.KeyVersion:
-		switch v.(type) {
-		case int64, float64:
-		default:
-			return invalidCond(c, "_v values are numbers")
-		}
-	}
-	return nil
-}
-
-// cond writes one condition.
+// cond writes one condition, validated by docutil.CheckCond.
 func (b *builder) cond(c store.Cond) error {
-	if err := checkField(c.Field); err != nil {
+	v, err := docutil.CheckCond(c)
+	if err != nil {
 		return err
 	}
 	e := fieldExpr(c.Field)
 	col := isColumn(c.Field)
 	switch c.Op {
-	case store.Eq, store.Ne:
-		v, ok := condValue(c.Value)
-		if !ok {
-			return invalidCond(c, "value must be a scalar")
-		}
-		if col {
-			if err := checkColumnValue(c, v); err != nil {
-				return err
-			}
-		}
-		if c.Op == store.Eq {
-			b.eq(c.Field, v)
-			return nil
-		}
+	case store.Eq:
+		b.eq(c.Field, v)
+	case store.Ne:
 		if v == nil {
 			b.add(e + " IS NOT NULL")
 			return nil
@@ -161,21 +125,13 @@ func (b *builder) cond(c store.Cond) error {
 		b.eq(c.Field, v)
 		b.add(")")
 	case store.In:
-		list, ok := listValue(c.Value)
-		if !ok {
-			return invalidCond(c, "value must be a list of scalars")
-		}
+		list := v.([]any)
 		if len(list) == 0 {
 			b.add("0")
 			return nil
 		}
 		var plain, special []any
 		for _, v := range list {
-			if col {
-				if err := checkColumnValue(c, v); err != nil {
-					return err
-				}
-			}
 			switch v.(type) {
 			case nil, bool:
 				special = append(special, v)
@@ -186,7 +142,7 @@ func (b *builder) cond(c store.Cond) error {
 		b.add("(")
 		sep := ""
 		if len(plain) > 0 {
-			arr, err := encodeJSON(plain)
+			arr, err := docutil.EncodeJSON(plain)
 			if err != nil {
 				return err
 			}
@@ -206,13 +162,9 @@ func (b *builder) cond(c store.Cond) error {
 		}
 		b.add(")")
 	case store.Gt, store.Gte, store.Lt, store.Lte:
-		v, ok := condValue(c.Value)
-		if !ok {
-			return invalidCond(c, "value must be a scalar")
-		}
 		op := map[store.Op]string{store.Gt: ">", store.Gte: ">=", store.Lt: "<", store.Lte: "<="}[c.Op]
 		upward := c.Op == store.Gt || c.Op == store.Gte
-		switch v.(type) {
+		switch v.(type) { // CheckCond admits numbers and strings only
 		case int64, float64:
 			// Like MongoDB, a numeric range matches numbers only (SQLite
 			// orders NULL < numbers < text and reads booleans as 1/0).
@@ -234,55 +186,23 @@ func (b *builder) cond(c store.Cond) error {
 			} else {
 				b.add(e+" "+op+" ?", v)
 			}
-		default:
-			return invalidCond(c, "range value must be a number or a string")
-		}
-		if col {
-			if err := checkColumnValue(c, v); err != nil {
-				return err
-			}
 		}
 	case store.Exists:
-		want, ok := c.Value.(bool)
-		if !ok {
-			return invalidCond(c, "exists takes a bool")
-		}
-		if want {
+		if v.(bool) {
 			b.add(e + " IS NOT NULL")
 		} else {
 			b.add(e + " IS NULL")
 		}
 	default:
-		return invalidCond(c, "unknown operator")
+		return fmt.Errorf("operator %q: %w", c.Op, store.ErrInvalid) // rejected by CheckCond
 	}
 	return nil
-}
-
-// sortKeys returns the effective sort keys: the caller's up to and including
-// an explicit _id key, which already makes the order total.
-func sortKeys(q store.Query) ([]store.SortKey, error) {
-	keys := make([]store.SortKey, 0, len(q.Sort))
-	seen := map[string]bool{}
-	for _, s := range q.Sort {
-		if err := checkField(s.Field); err != nil {
-			return nil, err
-		}
-		if seen[s.Field] {
-			return nil, fmt.Errorf("sort field %q repeated: %w", s.Field, store.ErrInvalid)
-		}
-		seen[s.Field] = true
-		keys = append(keys, s)
-		if s.Field == store.KeyID {
-			break
-		}
-	}
-	return keys, nil
 }
 
 // after writes the keyset condition selecting rows strictly after the cursor
 // position in (keys…, _id) order, mirroring SQLite's ORDER BY semantics
 // (NULL lowest, mixed types ordered by SQLite's type order).
-func (b *builder) after(keys []store.SortKey, c *cursor) error {
+func (b *builder) after(keys []store.SortKey, c *docutil.Cursor) error {
 	idDesc := false
 	var prefix builder
 	b.add("(")
@@ -341,13 +261,13 @@ func selectSQL(coll string, q store.Query, count bool) (string, []any, error) {
 	} else {
 		b.add("SELECT id, version, doc FROM " + tableName(coll))
 	}
-	keys, err := sortKeys(q)
+	keys, err := docutil.SortKeys(q)
 	if err != nil {
 		return "", nil, err
 	}
-	var cur *cursor
+	var cur *docutil.Cursor
 	if !count {
-		if cur, err = decodeCursor(q); err != nil {
+		if cur, err = docutil.DecodeCursor(q); err != nil {
 			return "", nil, err
 		}
 	}

@@ -61,6 +61,7 @@ import (
 	msqlite "modernc.org/sqlite"
 
 	"stride/engine/store"
+	"stride/engine/store/internal/docutil"
 )
 
 // Option configures Open.
@@ -142,13 +143,6 @@ func (s *Store) Dir() string { return s.dir }
 // Backend implements store.Store.
 func (s *Store) Backend() string { return "sqlite" }
 
-func checkName(name string) error {
-	if !store.NamePattern.MatchString(name) {
-		return fmt.Errorf("database name %q: %w", name, store.ErrInvalid)
-	}
-	return nil
-}
-
 func (s *Store) path(name string) string {
 	return filepath.Join(s.dir, filePrefix+name+fileSuffix)
 }
@@ -193,7 +187,7 @@ func (s *Store) checkOpen() error {
 // DB implements store.Store. The returned handle stays valid across DropDB:
 // the next call through it recreates the database.
 func (s *Store) DB(ctx context.Context, name string) (store.DB, error) {
-	if err := checkName(name); err != nil {
+	if err := docutil.CheckDBName(name); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -242,7 +236,7 @@ func (s *Store) DBs(ctx context.Context) ([]string, error) {
 // DropDB implements store.Store: it closes the database and removes its
 // files. Dropping a database that does not exist is not an error.
 func (s *Store) DropDB(ctx context.Context, name string) error {
-	if err := checkName(name); err != nil {
+	if err := docutil.CheckDBName(name); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
