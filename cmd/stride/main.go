@@ -146,7 +146,7 @@ func serve() error {
 	srv := &http.Server{
 		Addr: env("STRIDE_ADDR", ":8080"),
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
-			Records: a.Records, UI: uiFS, Version: version}).Handler(),
+			Records: a.Records, Pipelines: a.Pipelines, UI: uiFS, Version: version}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

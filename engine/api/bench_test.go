@@ -13,7 +13,6 @@ import (
 	"stride/engine/api"
 	"stride/engine/ids"
 	"stride/engine/period"
-	"stride/engine/setup"
 	"stride/engine/store"
 )
 
@@ -26,14 +25,11 @@ var benchDeal = map[string]any{"name": "华东医院设备采购", "customer": "
 // a loopback HTTP connection: auth, JSON decoding, schema validation,
 // computed fields and an fsync'd insert into the embedded store.
 func BenchmarkRecordCreateHTTP(b *testing.B) {
-	st, reg, as, objs, recs := open(b, b.TempDir())
-	defer st.Close()
-	if _, err := setup.Bootstrap(context.Background(), reg, objs, recs, adminPassword); err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(api.Deps{Store: st, Tenants: reg, Auth: as, Objects: objs, Records: recs}).Handler())
+	a := open(b, b.TempDir())
+	defer a.Store.Close()
+	srv := httptest.NewServer(api.New(deps(a)).Handler())
 	defer srv.Close()
-	res, err := as.Login(context.Background(), "demo", "admin", adminPassword, "127.0.0.1")
+	res, err := a.Auth.Login(context.Background(), "demo", "admin", adminPassword, "127.0.0.1")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,13 +58,10 @@ func BenchmarkRecordCreateHTTP(b *testing.B) {
 // BenchmarkStoreInsertBare inserts the same stored document shape straight
 // into the same kind of store: the floor the API is compared against.
 func BenchmarkStoreInsertBare(b *testing.B) {
-	st, reg, _, objs, recs := open(b, b.TempDir())
-	defer st.Close()
+	a := open(b, b.TempDir())
+	defer a.Store.Close()
 	ctx := context.Background()
-	if _, err := setup.Bootstrap(ctx, reg, objs, recs, adminPassword); err != nil {
-		b.Fatal(err)
-	}
-	db, err := reg.DB(ctx, "demo")
+	db, err := a.Tenants.DB(ctx, "demo")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,12 +14,9 @@ import (
 
 	"stride/engine/api"
 	"stride/engine/auth"
-	"stride/engine/objects"
-	"stride/engine/records"
 	"stride/engine/setup"
 	"stride/engine/store"
 	"stride/engine/store/sqlite"
-	"stride/engine/tenant"
 )
 
 const adminPassword = "admin-pass-123"
@@ -31,17 +28,26 @@ type env struct {
 	dir   string
 	st    store.Store
 	auth  *auth.Service
-	tens  *tenant.Registry
 	admin string // admin's token
 }
 
-func open(t testing.TB, dir string) (store.Store, *tenant.Registry, *auth.Service, *objects.Service, *records.Service) {
+// open wires the engine over the store this scenario runs on, with the
+// demo tenant bootstrapped.
+func open(t testing.TB, dir string) *setup.App {
 	t.Helper()
 	a, err := setup.New(context.Background(), openBackend(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.Store, a.Tenants, a.Auth, a.Objects, a.Records
+	if _, err := a.Bootstrap(context.Background(), adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func deps(a *setup.App) api.Deps {
+	return api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects, Records: a.Records,
+		Pipelines: a.Pipelines, Version: "test"}
 }
 
 func openSQLite(t testing.TB, dir string) store.Store {
@@ -55,13 +61,9 @@ func openSQLite(t testing.TB, dir string) store.Store {
 
 func newEnvAt(t *testing.T, dir string) *env {
 	t.Helper()
-	st, reg, as, objs, recs := open(t, dir)
-	if _, err := setup.Bootstrap(context.Background(), reg, objs, recs, adminPassword); err != nil {
-		t.Fatal(err)
-	}
-	s := api.New(api.Deps{Store: st, Tenants: reg, Auth: as, Objects: objs, Records: recs, Version: "test"})
-	e := &env{t: t, srv: httptest.NewServer(s.Handler()), dir: dir, st: st, auth: as, tens: reg}
-	t.Cleanup(func() { e.srv.Close(); st.Close() })
+	a := open(t, dir)
+	e := &env{t: t, srv: httptest.NewServer(api.New(deps(a)).Handler()), dir: dir, st: a.Store, auth: a.Auth}
+	t.Cleanup(func() { e.srv.Close(); a.Store.Close() })
 	e.admin = e.login("admin", adminPassword)
 	return e
 }

@@ -99,6 +99,8 @@ func TestMongoBackend(t *testing.T) {
 		"ObjectLifecycle":      TestObjectDefinitionLifecycle,
 		"ObjectErrors":         TestObjectDefinitionErrors,
 		"RuleCheck":            TestRuleCheck,
+		"PipelineTransitions":  TestPipelineTransitions,
+		"PipelineDefinitions":  TestPipelineDefinitionErrorsAndChecks,
 		"IdempotentSequential": func(t *testing.T) { testIdempotentSequential(t) },
 	} {
 		t.Run(name, scenario)

@@ -7,6 +7,7 @@ import (
 
 	"stride/engine/apperr"
 	"stride/engine/objects"
+	"stride/engine/pipeline"
 	"stride/engine/rules"
 )
 
@@ -39,7 +40,8 @@ type ruleCheck struct {
 	Sample     map[string]any `json:"sample"`
 }
 
-var ruleKinds = map[string]rules.Result{"computed": rules.Any, "visibleIf": rules.Bool, "requiredIf": rules.Bool, "expression": rules.Any}
+var ruleKinds = map[string]rules.Result{"computed": rules.Any, "visibleIf": rules.Bool, "requiredIf": rules.Bool, "expression": rules.Any,
+	"enterIf": rules.Bool, "match": rules.Bool}
 
 // checkRule type-checks a formula against an object's environment (the
 // unsaved definition given, else the object's working copy) and, with a
@@ -53,7 +55,7 @@ func (s *Server) checkRule(c *gin.Context, r *request) error {
 	want, ok := ruleKinds[in.Kind]
 	var fe []apperr.FieldError
 	if !ok {
-		fe = append(fe, apperr.FieldError{Pointer: "/kind", Code: "enum", Message: "one of computed, visibleIf, requiredIf, expression"})
+		fe = append(fe, apperr.FieldError{Pointer: "/kind", Code: "enum", Message: "one of computed, visibleIf, requiredIf, expression, enterIf, match"})
 	}
 	if in.Expression == "" {
 		fe = append(fe, apperr.FieldError{Pointer: "/expression", Code: "required", Message: "expression is required"})
@@ -72,6 +74,9 @@ func (s *Server) checkRule(c *gin.Context, r *request) error {
 	env, fields, schemaErrs := s.d.Objects.Env(def)
 	if len(schemaErrs) > 0 {
 		return apperr.Invalid("the object's schema is invalid, so formulas cannot be checked against it", schemaErrs...)
+	}
+	if in.Kind == "enterIf" {
+		env = pipeline.GuardEnv(env) // + from, to, user, as when the pipeline is saved
 	}
 	if in.Kind == "computed" && in.Field != "" {
 		if f, ok := fields[in.Field]; ok {

@@ -44,21 +44,56 @@ var (
 	instant = map[string]any{"type": "string", "format": "date-time"}
 )
 
-// components are the named schemas the route table refers to.
-func components() map[string]any {
-	var objectDef any = anyObj
-	if b, err := fs.ReadFile(schemas.FS, "object.schema.json"); err == nil {
-		var m map[string]any
-		if json.Unmarshal(b, &m) == nil {
-			delete(m, "$schema")
-			delete(m, "$id")
-			objectDef = m
+// schemaDoc embeds one of the configuration JSON Schemas as a component.
+// Its $defs become components of their own (named prefix+def) and its
+// "#/$defs/…" references are rewritten to point at them, so every $ref in
+// the OpenAPI document resolves.
+func schemaDoc(name, prefix string, into map[string]any) any {
+	b, err := fs.ReadFile(schemas.FS, name)
+	if err != nil {
+		return anyObj
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return anyObj
+	}
+	delete(m, "$schema")
+	delete(m, "$id")
+	defs, _ := m["$defs"].(map[string]any)
+	delete(m, "$defs")
+	var rewrite func(v any)
+	rewrite = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if r, ok := x["$ref"].(string); ok && strings.HasPrefix(r, "#/$defs/") {
+				x["$ref"] = "#/components/schemas/" + prefix + strings.TrimPrefix(r, "#/$defs/")
+			}
+			for _, e := range x {
+				rewrite(e)
+			}
+		case []any:
+			for _, e := range x {
+				rewrite(e)
+			}
 		}
 	}
+	rewrite(m)
+	for k, d := range defs {
+		rewrite(d)
+		into[prefix+k] = d
+	}
+	return m
+}
+
+// components are the named schemas the route table refers to.
+func components() map[string]any {
+	defs := map[string]any{}
+	objectDef := schemaDoc("object.schema.json", "Object_", defs)
+	pipelineDef := schemaDoc("pipeline.schema.json", "Pipeline_", defs)
 	fieldErr := obj(map[string]any{"pointer": str, "code": str, "message": str, "line": integer, "column": integer, "snippet": str, "hint": str}, "pointer", "code", "message")
 	user := obj(map[string]any{"id": str, "username": str, "displayName": str, "roles": arr(str), "disabled": boolean, "createdAt": instant, "updatedAt": instant, "version": integer})
 	team := obj(map[string]any{"id": str, "name": str, "parentId": str, "managers": arr(str), "version": integer})
-	return map[string]any{
+	out := map[string]any{
 		"Problem": obj(map[string]any{"type": str, "title": str, "status": integer, "detail": str, "instance": str, "code": str,
 			"errors": arr(fieldErr), "requestId": str}, "type", "title", "status", "code"),
 		"FieldError":       fieldErr,
@@ -81,6 +116,14 @@ func components() map[string]any {
 		"ObjectDefinition": objectDef,
 		"Object": obj(map[string]any{"key": str, "label": i18n, "version": integer, "status": map[string]any{"type": "string", "enum": []string{"draft", "published"}},
 			"publishedVersion": integer, "definition": ref("ObjectDefinition"), "updatedAt": instant, "updatedBy": str}),
+		"PipelineDefinition": pipelineDef,
+		"TransitionRequest":  obj(map[string]any{"to": str, "note": str}, "to"),
+		"Funnel": obj(map[string]any{"pipeline": str, "version": integer, "period": obj(map[string]any{"key": str, "start": instant, "end": instant}),
+			"stages": arr(obj(map[string]any{"stage": str, "label": i18n, "terminal": str, "entered": integer, "converted": integer,
+				"conversion": map[string]any{"type": []string{"number", "null"}}, "exited": integer,
+				"avgDays": map[string]any{"type": []string{"number", "null"}}, "medianDays": map[string]any{"type": []string{"number", "null"}}}))}),
+		"StuckList": obj(map[string]any{"items": arr(obj(map[string]any{"id": str, "title": str, "owner": str, "stage": str,
+			"enteredAt": instant, "days": map[string]any{"type": "number"}, "slaDays": integer}))}),
 		"ConfigDoc": obj(map[string]any{"key": str, "label": i18n, "version": integer, "status": map[string]any{"type": "string", "enum": []string{"draft", "published"}},
 			"publishedVersion": integer, "definition": anyObj, "updatedAt": instant, "updatedBy": str}),
 		"ConfigList":  obj(map[string]any{"items": arr(obj(map[string]any{"key": str, "label": i18n, "status": str, "version": integer, "publishedVersion": integer, "updatedAt": instant}))}),
@@ -89,10 +132,14 @@ func components() map[string]any {
 		"Record": obj(map[string]any{"id": str, "object": str, "version": integer, "objectVersion": integer, "owner": str,
 			"createdAt": instant, "updatedAt": instant, "createdBy": str, "updatedBy": str, "data": anyObj}),
 		"RecordList": listOf("Record"),
-		"RuleCheck": obj(map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"computed", "visibleIf", "requiredIf", "expression"}},
+		"RuleCheck": obj(map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"computed", "visibleIf", "requiredIf", "expression", "enterIf", "match"}},
 			"expression": str, "object": str, "field": str, "definition": ref("ObjectDefinition"), "sample": anyObj}, "kind", "expression"),
 		"RuleCheckResult": obj(map[string]any{"ok": boolean, "type": str, "value": map[string]any{}, "reads": map[string]any{}, "errors": arr(fieldErr)}),
 	}
+	for k, v := range defs {
+		out[k] = v
+	}
+	return out
 }
 
 // Spec builds the OpenAPI 3.1 document from the route table.

@@ -22,6 +22,7 @@ func (s *Server) table() []route {
 	rs = append(rs, s.coreRoutes()...)
 	rs = append(rs, s.configRoutes("/api/v1/objects", "objects", "object", "ObjectDefinition",
 		func() configService { return s.d.Objects }, s.getObject)...)
+	rs = append(rs, s.pipelineRoutes()...)
 	return rs
 }
 

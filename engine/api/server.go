@@ -18,6 +18,7 @@ import (
 	"stride/engine/auth"
 	"stride/engine/ids"
 	"stride/engine/objects"
+	"stride/engine/pipeline"
 	"stride/engine/records"
 	"stride/engine/store"
 	"stride/engine/tenant"
@@ -33,6 +34,8 @@ type Deps struct {
 	Auth    *auth.Service
 	Objects *objects.Service
 	Records *records.Service
+	// Pipelines may be nil (then pipeline routes answer 404 for every key).
+	Pipelines *pipeline.Service
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.

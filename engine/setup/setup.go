@@ -11,8 +11,6 @@ import (
 
 	"stride/engine/auth"
 	"stride/engine/ids"
-	"stride/engine/objects"
-	"stride/engine/records"
 	"stride/engine/store"
 	"stride/engine/tenant"
 )
@@ -34,7 +32,12 @@ type Result struct {
 // Bootstrap creates the demo tenant with user admin and the demo objects if
 // the store has no tenant yet. The admin password is adminPassword, or a
 // generated one returned in Result.
-func Bootstrap(ctx context.Context, reg *tenant.Registry, objs *objects.Service, recs *records.Service, adminPassword string) (Result, error) {
+func Bootstrap(ctx context.Context, a *App, adminPassword string) (Result, error) {
+	return bootstrap(ctx, a, adminPassword, true)
+}
+
+func bootstrap(ctx context.Context, a *App, adminPassword string, pipelines bool) (Result, error) {
+	reg, objs, recs := a.Tenants, a.Objects, a.Records
 	names, err := reg.List(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("list tenants: %w", err)
@@ -74,18 +77,10 @@ func Bootstrap(ctx context.Context, reg *tenant.Registry, objs *objects.Service,
 	if err != nil {
 		return Result{}, fmt.Errorf("create admin: %w", err)
 	}
-	entries, err := demoFS.ReadDir("demo")
-	if err != nil {
-		return Result{}, err
-	}
-	for _, e := range entries {
-		b, err := demoFS.ReadFile(path.Join("demo", e.Name()))
+	for _, name := range []string{"customer.json", "deal.json"} {
+		def, err := readDemo(name)
 		if err != nil {
 			return Result{}, err
-		}
-		var def map[string]any
-		if err := json.Unmarshal(b, &def); err != nil {
-			return Result{}, fmt.Errorf("demo object %s: %w", e.Name(), err)
 		}
 		key, _ := def["key"].(string)
 		if _, err := objs.Save(ctx, db, DemoTenant, "system", key, def, 0); err != nil {
@@ -93,6 +88,20 @@ func Bootstrap(ctx context.Context, reg *tenant.Registry, objs *objects.Service,
 		}
 		if _, err := objs.Publish(ctx, db, DemoTenant, "system", key); err != nil {
 			return Result{}, fmt.Errorf("publish demo object %s: %w", key, err)
+		}
+	}
+	// The sales pipeline of deals, before the records so they get a history.
+	for _, name := range demoPipelines(pipelines) {
+		def, err := readDemo(name)
+		if err != nil {
+			return Result{}, err
+		}
+		key, _ := def["key"].(string)
+		if _, err := a.Pipelines.Save(ctx, db, DemoTenant, "system", key, def, 0); err != nil {
+			return Result{}, fmt.Errorf("save demo pipeline %s: %w", key, err)
+		}
+		if _, err := a.Pipelines.Publish(ctx, db, DemoTenant, "system", key); err != nil {
+			return Result{}, fmt.Errorf("publish demo pipeline %s: %w", key, err)
 		}
 	}
 	// A few records, written through the same path as the API, so the first
@@ -105,6 +114,25 @@ func Bootstrap(ctx context.Context, reg *tenant.Registry, objs *objects.Service,
 		}
 	}
 	return res, nil
+}
+
+func demoPipelines(on bool) []string {
+	if !on {
+		return nil
+	}
+	return []string{"pipeline_deal_sales.json"}
+}
+
+func readDemo(name string) (map[string]any, error) {
+	b, err := demoFS.ReadFile(path.Join("demo", name))
+	if err != nil {
+		return nil, err
+	}
+	var def map[string]any
+	if err := json.Unmarshal(b, &def); err != nil {
+		return nil, fmt.Errorf("demo definition %s: %w", name, err)
+	}
+	return def, nil
 }
 
 type seed struct {
