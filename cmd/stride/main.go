@@ -138,6 +138,9 @@ func serve() error {
 	if err != nil {
 		return fmt.Errorf("first-start setup: %w", err)
 	}
+	if err := a.Background(ctx); err != nil {
+		return err
+	}
 	var uiFS = ui.FS()
 	if !ui.Built() {
 		uiFS = nil
@@ -146,7 +149,7 @@ func serve() error {
 	srv := &http.Server{
 		Addr: env("STRIDE_ADDR", ":8080"),
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
-			Records: a.Records, Pipelines: a.Pipelines, UI: uiFS, Version: version}).Handler(),
+			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, UI: uiFS, Version: version}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

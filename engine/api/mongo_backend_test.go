@@ -100,6 +100,7 @@ func TestMongoBackend(t *testing.T) {
 		"ObjectErrors":         TestObjectDefinitionErrors,
 		"RuleCheck":            TestRuleCheck,
 		"PipelineTransitions":  TestPipelineTransitions,
+		"Progress":             TestProgressFollowsDealsAndTheOrg,
 		"PipelineDefinitions":  TestPipelineDefinitionErrorsAndChecks,
 		"IdempotentSequential": func(t *testing.T) { testIdempotentSequential(t) },
 	} {

@@ -90,6 +90,13 @@ func components() map[string]any {
 	defs := map[string]any{}
 	objectDef := schemaDoc("object.schema.json", "Object_", defs)
 	pipelineDef := schemaDoc("pipeline.schema.json", "Pipeline_", defs)
+	metricDef := schemaDoc("metric.schema.json", "Metric_", defs)
+	num := map[string]any{"type": "number"}
+	nullable := func(t string) map[string]any { return map[string]any{"type": []string{t, "null"}} }
+	row := obj(map[string]any{"node": obj(map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"company", "team", "user"}}, "id": str, "name": str}),
+		"target": nullable("integer"), "actual": integer, "count": integer, "attainment": nullable("number"), "expected": nullable("integer"),
+		"pacing": nullable("number"), "forecast": obj(map[string]any{"runRate": nullable("integer"), "weighted": nullable("integer")}), "gap": nullable("integer")})
+	cell := obj(map[string]any{"sum": integer, "count": integer})
 	fieldErr := obj(map[string]any{"pointer": str, "code": str, "message": str, "line": integer, "column": integer, "snippet": str, "hint": str}, "pointer", "code", "message")
 	user := obj(map[string]any{"id": str, "username": str, "displayName": str, "roles": arr(str), "disabled": boolean, "createdAt": instant, "updatedAt": instant, "version": integer})
 	team := obj(map[string]any{"id": str, "name": str, "parentId": str, "managers": arr(str), "version": integer})
@@ -117,7 +124,17 @@ func components() map[string]any {
 		"Object": obj(map[string]any{"key": str, "label": i18n, "version": integer, "status": map[string]any{"type": "string", "enum": []string{"draft", "published"}},
 			"publishedVersion": integer, "definition": ref("ObjectDefinition"), "updatedAt": instant, "updatedBy": str}),
 		"PipelineDefinition": pipelineDef,
-		"TransitionRequest":  obj(map[string]any{"to": str, "note": str}, "to"),
+		"MetricDefinition":   metricDef,
+		"ProgressRow":        row,
+		"Progress": obj(map[string]any{"metric": obj(map[string]any{"key": str, "label": i18n, "unit": str, "scale": integer}),
+			"period": obj(map[string]any{"key": str, "start": instant, "end": instant, "elapsed": num}),
+			"node":   ref("ProgressRow"), "children": arr(ref("ProgressRow"))}),
+		"ShareList": obj(map[string]any{"items": arr(obj(map[string]any{"object": str, "recordId": str, "owner": str, "day": str,
+			"sum": integer, "count": integer, "split": boolean}))}),
+		"ReconcileRequest": obj(map[string]any{"repair": boolean}),
+		"ReconcileReport": obj(map[string]any{"metrics": integer, "records": integer, "buckets": integer, "repaired": boolean,
+			"drift": arr(obj(map[string]any{"metric": str, "owner": str, "day": str, "stored": cell, "expected": cell}))}),
+		"TransitionRequest": obj(map[string]any{"to": str, "note": str}, "to"),
 		"Funnel": obj(map[string]any{"pipeline": str, "version": integer, "period": obj(map[string]any{"key": str, "start": instant, "end": instant}),
 			"stages": arr(obj(map[string]any{"stage": str, "label": i18n, "terminal": str, "entered": integer, "converted": integer,
 				"conversion": map[string]any{"type": []string{"number", "null"}}, "exited": integer,

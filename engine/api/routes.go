@@ -23,6 +23,7 @@ func (s *Server) table() []route {
 	rs = append(rs, s.configRoutes("/api/v1/objects", "objects", "object", "ObjectDefinition",
 		func() configService { return s.d.Objects }, s.getObject)...)
 	rs = append(rs, s.pipelineRoutes()...)
+	rs = append(rs, s.trackingRoutes()...)
 	return rs
 }
 

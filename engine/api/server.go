@@ -19,9 +19,11 @@ import (
 	"stride/engine/ids"
 	"stride/engine/objects"
 	"stride/engine/pipeline"
+	"stride/engine/progress"
 	"stride/engine/records"
 	"stride/engine/store"
 	"stride/engine/tenant"
+	"stride/engine/tracking"
 )
 
 // MaxBody is the largest request body accepted (413 above it).
@@ -36,6 +38,8 @@ type Deps struct {
 	Records *records.Service
 	// Pipelines may be nil (then pipeline routes answer 404 for every key).
 	Pipelines *pipeline.Service
+	Tracker   *tracking.Tracker
+	Progress  *progress.Service
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.

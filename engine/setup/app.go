@@ -3,27 +3,32 @@ package setup
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"stride/engine/audit"
 	"stride/engine/auth"
 	"stride/engine/objects"
 	"stride/engine/pipeline"
+	"stride/engine/progress"
 	"stride/engine/records"
 	"stride/engine/rules"
 	"stride/engine/store"
 	"stride/engine/tenant"
+	"stride/engine/tracking"
 )
 
 // App is the wired engine over one store: the single place that knows which
 // services exist and which collections they need. The binary and the tests
 // build it the same way.
 type App struct {
-	Store   store.Store
-	Tenants *tenant.Registry
-	Auth    *auth.Service
+	Store     store.Store
+	Tenants   *tenant.Registry
+	Auth      *auth.Service
 	Objects   *objects.Service
 	Records   *records.Service
 	Pipelines *pipeline.Service
+	Tracker   *tracking.Tracker
+	Progress  *progress.Service
 }
 
 // New wires the engine over st and declares the system collections.
@@ -42,9 +47,35 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare system database: %w", err)
 	}
+	tr := tracking.New(objs, reg)
+	reg.AddCollections(tr.Collections()...)
 	recs := records.NewService(objs)
 	pipes.Attach(recs)
-	return &App{Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs, Pipelines: pipes}, nil
+	recs.Use(tr.Hook())
+	return &App{Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
+		Pipelines: pipes, Tracker: tr, Progress: progress.New(tr)}, nil
+}
+
+// Background starts the work that runs beside the requests until ctx ends:
+// for every tenant, the tracking projector recovers (replays its journal)
+// and then drains its outbox periodically, picking up anything a failed or
+// interrupted write left behind.
+func (a *App) Background(ctx context.Context) error {
+	names, err := a.Tenants.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		db, err := a.Tenants.DB(ctx, name)
+		if err != nil {
+			return err
+		}
+		if err := a.Tracker.Start(ctx, db, name); err != nil {
+			return fmt.Errorf("recover tracking of %s: %w", name, err)
+		}
+		go a.Tracker.Run(ctx, db, name, 30*time.Second)
+	}
+	return nil
 }
 
 // Bootstrap runs first-start setup on the app (see the package function).
@@ -52,9 +83,9 @@ func (a *App) Bootstrap(ctx context.Context, adminPassword string) (Result, erro
 	return Bootstrap(ctx, a, adminPassword)
 }
 
-// BootstrapWithoutPipelines is Bootstrap minus the demo pipeline, for tests
-// of pipeline semantics that publish pipelines of their own over the demo
-// objects.
+// BootstrapWithoutPipelines is Bootstrap minus the demo pipeline and
+// metrics, for tests of pipeline and tracking semantics that publish their
+// own over the demo objects.
 func (a *App) BootstrapWithoutPipelines(ctx context.Context, adminPassword string) (Result, error) {
 	return bootstrap(ctx, a, adminPassword, false)
 }

@@ -104,6 +104,21 @@ func bootstrap(ctx context.Context, a *App, adminPassword string, pipelines bool
 			return Result{}, fmt.Errorf("publish demo pipeline %s: %w", key, err)
 		}
 	}
+	// The demo metrics, before the records, so their rollups build as the
+	// records arrive.
+	for _, name := range demoMetrics(pipelines) {
+		def, err := readDemo(name)
+		if err != nil {
+			return Result{}, err
+		}
+		key, _ := def["key"].(string)
+		if _, err := a.Tracker.Save(ctx, db, DemoTenant, "system", key, def, 0); err != nil {
+			return Result{}, fmt.Errorf("save demo metric %s: %w", key, err)
+		}
+		if _, err := a.Tracker.Publish(ctx, db, DemoTenant, "system", key); err != nil {
+			return Result{}, fmt.Errorf("publish demo metric %s: %w", key, err)
+		}
+	}
 	// A few records, written through the same path as the API, so the first
 	// screen is not empty. (The templates issue replaces this with a
 	// generated year of history.)
@@ -121,6 +136,14 @@ func demoPipelines(on bool) []string {
 		return nil
 	}
 	return []string{"pipeline_deal_sales.json"}
+}
+
+// demoMetrics come with the full demo only: tests of tracking publish their own.
+func demoMetrics(on bool) []string {
+	if !on {
+		return nil
+	}
+	return []string{"metric_won_revenue.json", "metric_new_deals.json"}
 }
 
 func readDemo(name string) (map[string]any, error) {

@@ -41,6 +41,14 @@ func New(st store.Store, colls []store.Collection) *Registry {
 	return &Registry{store: st, colls: colls, declared: map[string]store.DB{}}
 }
 
+// AddCollections adds collections every tenant database has. Call it while
+// wiring, before the first database is opened.
+func (r *Registry) AddCollections(colls ...store.Collection) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.colls = append(r.colls, colls...)
+}
+
 // System opens the system database with its collections declared.
 func (r *Registry) System(ctx context.Context, colls ...store.Collection) (store.DB, error) {
 	db, err := r.store.DB(ctx, store.SystemDB)

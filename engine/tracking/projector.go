@@ -1,0 +1,642 @@
+package tracking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"stride/engine/apperr"
+	"stride/engine/objects"
+	"stride/engine/records"
+	"stride/engine/store"
+)
+
+// Collections (see the package documentation and the report for layouts).
+const (
+	collOutbox  = "trk_outbox"  // {_id: object:record, object, record, n}
+	collApplied = "trk_applied" // {_id: object:record, object, record, contrib: [{m,o,d,s,c}], seq}
+	collJournal = "trk_journal" // {_id: %019d seq, seq, object, record, deltas: [...], applied: [...]}
+	collState   = "trk_state"   // {_id: "seq", n} {_id: "checkpoint", done} {_id: "lease", holder, until}
+	collRollup  = "trk_rollup"  // {_id: metric|owner|YYYY-MM, metric, owner, month, days: {DD: {sum, count}}, lastSeq}
+)
+
+const (
+	idSeq        = "seq"
+	idCheckpoint = "checkpoint"
+	idLease      = "lease"
+)
+
+// DefaultLeaseTTL is how long a projector lease lasts without renewal.
+const DefaultLeaseTTL = 30 * time.Second
+
+// ErrBusy: another server instance holds the projector lease.
+var ErrBusy = apperr.New(apperr.KindUnavailable, "projector_busy", "another server instance is projecting this tenant's metrics; retry shortly")
+
+// errAbort is what a failAt test hook returns to simulate a crash.
+var errAbort = errors.New("tracking: aborted")
+
+// Hook returns the records hook that keeps rollups up to date; register it
+// with records.Service.Use.
+func (t *Tracker) Hook() records.Hook { return hook{t} }
+
+type hook struct{ t *Tracker }
+
+// BeforeWrite refuses invalid credit splits and marks the record in the
+// outbox before it is stored: a crash after this is harmless (the projector
+// recomputes from whatever the record's state is).
+func (h hook) BeforeWrite(ctx context.Context, w *records.Write) error {
+	ms, err := h.t.metricsOf(ctx, w.DB, w.Principal.Tenant, w.Object.Key)
+	if err != nil || len(ms) == 0 {
+		return err
+	}
+	if !w.New.Deleted {
+		seen := map[string]bool{}
+		for _, m := range ms {
+			if m.SplitField != "" && !seen[m.SplitField] {
+				seen[m.SplitField] = true
+				if err := CheckSplit(m.SplitField, w.New.Data); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := h.t.declare(ctx, w.DB, w.Principal.Tenant); err != nil {
+		return err
+	}
+	return h.t.mark(ctx, w.DB, w.Object.Key, w.New.ID)
+}
+
+// AfterWrite marks the record again (a drain running between BeforeWrite and
+// the store write may have consumed the first mark with the old state) and
+// drains synchronously so reads right after a write see it. Failures are
+// healed by the next drain, Start, or Reconcile.
+func (h hook) AfterWrite(ctx context.Context, w *records.Write) {
+	ms, err := h.t.metricsOf(ctx, w.DB, w.Principal.Tenant, w.Object.Key)
+	if err != nil || len(ms) == 0 {
+		return
+	}
+	if h.t.mark(ctx, w.DB, w.Object.Key, w.New.ID) == nil {
+		_ = h.t.Drain(ctx, w.DB, w.Principal.Tenant)
+	}
+}
+
+func (t *Tracker) mark(ctx context.Context, db store.DB, object, id string) error {
+	_, err := db.Inc(ctx, collOutbox, object+":"+id, map[string]int64{"n": 1}, store.Doc{"object": object, "record": id})
+	if err != nil {
+		return fmt.Errorf("tracking outbox: %w", err)
+	}
+	return nil
+}
+
+func (t *Tracker) lock(tenant string) *sync.Mutex {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l, ok := t.locks[tenant]
+	if !ok {
+		l = &sync.Mutex{}
+		t.locks[tenant] = l
+	}
+	return l
+}
+
+func (t *Tracker) step(name string) error {
+	if t.failAt != nil {
+		return t.failAt(name)
+	}
+	return nil
+}
+
+// Start recovers the tenant's projector after a restart: it replays the
+// journal past the checkpoint and drains the outbox.
+func (t *Tracker) Start(ctx context.Context, db store.DB, tenant string) error {
+	return t.Drain(ctx, db, tenant)
+}
+
+// Run drains the tenant's outbox every interval until ctx ends (picks up
+// work left by failed or foreign-instance drains).
+func (t *Tracker) Run(ctx context.Context, db store.DB, tenant string, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		_ = t.Drain(ctx, db, tenant)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Drain replays the journal past the checkpoint, then projects every outbox
+// entry. If another instance holds the lease it returns nil and leaves the
+// work to that instance.
+func (t *Tracker) Drain(ctx context.Context, db store.DB, tenant string) error {
+	err := t.exclusive(ctx, db, tenant, func(p *projector) error { return p.drain() })
+	if errors.Is(err, ErrBusy) {
+		return nil
+	}
+	return err
+}
+
+// exclusive runs fn holding the tenant's mutex and projector lease, after
+// replaying the journal.
+func (t *Tracker) exclusive(ctx context.Context, db store.DB, tenant string, fn func(*projector) error) error {
+	l := t.lock(tenant)
+	l.Lock()
+	defer l.Unlock()
+	if err := t.declare(ctx, db, tenant); err != nil {
+		return err
+	}
+	if err := t.acquire(ctx, db); err != nil {
+		return err
+	}
+	tz, err := t.location(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	p := &projector{t: t, ctx: ctx, db: db, tenant: tenant, tz: tz, metrics: map[string][]*Metric{}, objs: map[string]*objects.Compiled{}}
+	if err := p.replay(); err != nil {
+		return err
+	}
+	return fn(p)
+}
+
+// leaseTTL can be shortened by tests.
+var leaseTTL = DefaultLeaseTTL
+
+func (t *Tracker) acquire(ctx context.Context, db store.DB) error {
+	now := time.Now().UnixMilli()
+	until := now + leaseTTL.Milliseconds()
+	d, err := db.Get(ctx, collState, idLease)
+	if errors.Is(err, store.ErrNotFound) {
+		_, err = db.Insert(ctx, collState, store.Doc{store.KeyID: idLease, "holder": t.holder, "until": until})
+		if errors.Is(err, store.ErrDuplicate) {
+			return ErrBusy
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	h, _ := d["holder"].(string)
+	if h != t.holder && store.Int(d["until"]) > now {
+		return ErrBusy
+	}
+	if h == t.holder && store.Int(d["until"])-now > leaseTTL.Milliseconds()/2 {
+		return nil // ours, and far from expiring: no write
+	}
+	_, err = db.Replace(ctx, collState, store.Doc{store.KeyID: idLease, "holder": t.holder, "until": until}, store.Version(d))
+	if errors.Is(err, store.ErrConflict) {
+		return ErrBusy
+	}
+	return err
+}
+
+// Stop releases the tenant's projector lease (on an orderly shutdown), so
+// another instance can take over at once instead of after the lease expires.
+func (t *Tracker) Stop(ctx context.Context, db store.DB, tenant string) {
+	l := t.lock(tenant)
+	l.Lock()
+	defer l.Unlock()
+	t.release(ctx, db)
+}
+
+func (t *Tracker) release(ctx context.Context, db store.DB) {
+	d, err := db.Get(ctx, collState, idLease)
+	if err != nil {
+		return
+	}
+	if h, _ := d["holder"].(string); h == t.holder {
+		_, _ = db.Replace(ctx, collState, store.Doc{store.KeyID: idLease, "holder": "", "until": int64(0)}, store.Version(d))
+	}
+}
+
+// projector is one exclusive run over a tenant.
+type projector struct {
+	t       *Tracker
+	ctx     context.Context
+	db      store.DB
+	tenant  string
+	tz      *time.Location
+	metrics map[string][]*Metric
+	objs    map[string]*objects.Compiled
+	steps   int
+}
+
+func (p *projector) renew() error {
+	p.steps++
+	if p.steps%100 == 0 {
+		return p.t.acquire(p.ctx, p.db)
+	}
+	return nil
+}
+
+func (p *projector) metricsOf(object string) ([]*Metric, *objects.Compiled, error) {
+	if ms, ok := p.metrics[object]; ok {
+		return ms, p.objs[object], nil
+	}
+	ms, err := p.t.metricsOf(p.ctx, p.db, p.tenant, object)
+	if err != nil {
+		return nil, nil, err
+	}
+	var obj *objects.Compiled
+	if len(ms) > 0 {
+		if obj, err = p.t.objects.Published(p.ctx, p.db, p.tenant, object); err != nil {
+			return nil, nil, err
+		}
+	}
+	p.metrics[object], p.objs[object] = ms, obj
+	return ms, obj, nil
+}
+
+// journal entry as stored.
+type entry struct {
+	seq     int64
+	object  string
+	record  string
+	deltas  []Contribution
+	applied []Contribution
+}
+
+func (p *projector) replay() error {
+	done, _, err := p.checkpoint()
+	if err != nil {
+		return err
+	}
+	var pending []entry
+	err = p.db.Scan(p.ctx, collJournal, store.Query{Where: []store.Cond{{Field: "seq", Op: store.Gt, Value: done}},
+		Sort: []store.SortKey{{Field: "seq"}}}, func(d store.Doc) error {
+		pending = append(pending, entryFrom(d))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tracking replay: %w", err)
+	}
+	for _, e := range pending {
+		if err := p.apply(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *projector) drain() error {
+	for pass := 0; pass < 20; pass++ {
+		var todo []store.Doc
+		err := p.db.Scan(p.ctx, collOutbox, store.Query{}, func(d store.Doc) error {
+			todo = append(todo, d)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("tracking outbox: %w", err)
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		for _, d := range todo {
+			if err := p.project(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// project turns one outbox entry into a journal entry and applies it.
+func (p *projector) project(ob store.Doc) error {
+	if err := p.renew(); err != nil {
+		return err
+	}
+	object, _ := ob["object"].(string)
+	id, _ := ob["record"].(string)
+	if err := p.t.step("read"); err != nil {
+		return err
+	}
+	ms, obj, err := p.metricsOf(object)
+	if err != nil {
+		return err
+	}
+	var want []Contribution
+	if len(ms) > 0 {
+		rec, err := p.record(object, id)
+		if err != nil {
+			return err
+		}
+		want = contributionsAll(ms, obj, rec, p.tz)
+	}
+	have, _, err := p.applied(object, id)
+	if err != nil {
+		return err
+	}
+	deltas := diff(have, want)
+	if len(deltas) > 0 || !sameContribs(have, want) {
+		if err := p.t.step("seq"); err != nil {
+			return err
+		}
+		sd, err := p.db.Inc(p.ctx, collState, idSeq, map[string]int64{"n": 1}, nil)
+		if err != nil {
+			return fmt.Errorf("tracking seq: %w", err)
+		}
+		e := entry{seq: store.Int(sd["n"]), object: object, record: id, deltas: deltas, applied: want}
+		if err := p.t.step("journal"); err != nil {
+			return err
+		}
+		if _, err := p.db.Insert(p.ctx, collJournal, e.doc()); err != nil {
+			return fmt.Errorf("tracking journal: %w", err)
+		}
+		if err := p.apply(e); err != nil {
+			return err
+		}
+	}
+	if err := p.t.step("outbox"); err != nil {
+		return err
+	}
+	err = p.db.Delete(p.ctx, collOutbox, store.ID(ob), store.Version(ob))
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("tracking outbox: %w", err)
+	}
+	return nil
+}
+
+// record reads a record's current state (nil when gone).
+func (p *projector) record(object, id string) (*records.Record, error) {
+	d, err := p.db.Get(p.ctx, objects.RecordCollection(object), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tracking read record: %w", err)
+	}
+	r := recordFrom(d)
+	return &r, nil
+}
+
+func recordFrom(d store.Doc) records.Record {
+	r := records.Record{ID: store.ID(d), Version: store.Version(d)}
+	r.Object, _ = d["object"].(string)
+	r.Owner, _ = d["owner"].(string)
+	r.CreatedAt, _ = d["createdAt"].(string)
+	r.Data, _ = d["data"].(map[string]any)
+	r.Deleted, _ = d["deleted"].(bool)
+	return r
+}
+
+// contributionsAll computes a record's contributions to every metric. A
+// record whose formula fails at run time contributes nothing (it cannot be
+// allowed to stall the projector); Reconcile uses the same rule.
+func contributionsAll(ms []*Metric, obj *objects.Compiled, rec *records.Record, tz *time.Location) []Contribution {
+	var out []Contribution
+	for _, m := range ms {
+		c, err := Contributions(m, obj, rec, tz)
+		if err == nil {
+			out = append(out, c...)
+		}
+	}
+	sortContribs(out)
+	return out
+}
+
+func sortContribs(cs []Contribution) {
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i].Key, cs[j].Key
+		if a.Metric != b.Metric {
+			return a.Metric < b.Metric
+		}
+		if a.Owner != b.Owner {
+			return a.Owner < b.Owner
+		}
+		return a.Day < b.Day
+	})
+}
+
+// diff returns want − have per key, zero cells left out.
+func diff(have, want []Contribution) []Contribution {
+	m := map[Key]Cell{}
+	for _, c := range want {
+		x := m[c.Key]
+		m[c.Key] = Cell{x.Sum + c.Sum, x.Count + c.Count}
+	}
+	for _, c := range have {
+		x := m[c.Key]
+		m[c.Key] = Cell{x.Sum - c.Sum, x.Count - c.Count}
+	}
+	var out []Contribution
+	for k, c := range m {
+		if c != (Cell{}) {
+			out = append(out, Contribution{k, c})
+		}
+	}
+	sortContribs(out)
+	return out
+}
+
+func sameContribs(a, b []Contribution) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *projector) applied(object, id string) ([]Contribution, store.Doc, error) {
+	d, err := p.db.Get(p.ctx, collApplied, object+":"+id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracking applied: %w", err)
+	}
+	cs := contribsFrom(d["contrib"])
+	sortContribs(cs)
+	return cs, d, nil
+}
+
+// apply applies a journal entry idempotently: buckets whose lastSeq ≥ seq
+// are skipped, the applied doc only moves forward, the checkpoint only grows.
+func (p *projector) apply(e entry) error {
+	groups := map[string][]Contribution{}
+	var order []string
+	for _, c := range e.deltas {
+		id := bucketID(c.Metric, c.Owner, c.Day[:7])
+		if _, ok := groups[id]; !ok {
+			order = append(order, id)
+		}
+		groups[id] = append(groups[id], c)
+	}
+	for _, id := range order {
+		if err := p.t.step("bucket"); err != nil {
+			return err
+		}
+		if err := addToBucket(p.ctx, p.db, groups[id], e.seq); err != nil {
+			return err
+		}
+	}
+	if err := p.t.step("applied"); err != nil {
+		return err
+	}
+	if err := writeApplied(p.ctx, p.db, e.object, e.record, e.applied, e.seq); err != nil {
+		return err
+	}
+	if err := p.t.step("checkpoint"); err != nil {
+		return err
+	}
+	return p.advance(e.seq)
+}
+
+func bucketID(metric, owner, month string) string { return metric + "|" + owner + "|" + month }
+
+func addToBucket(ctx context.Context, db store.DB, cs []Contribution, seq int64) error {
+	c0 := cs[0]
+	id := bucketID(c0.Metric, c0.Owner, c0.Day[:7])
+	for attempt := 0; attempt < 20; attempt++ {
+		d, err := db.Get(ctx, collRollup, id)
+		if errors.Is(err, store.ErrNotFound) {
+			days := map[string]any{}
+			addDays(days, cs)
+			_, err = db.Insert(ctx, collRollup, store.Doc{store.KeyID: id, "metric": c0.Metric, "owner": c0.Owner, "month": c0.Day[:7], "days": days, "lastSeq": seq})
+			if errors.Is(err, store.ErrDuplicate) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("tracking bucket %s: %w", id, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("tracking bucket %s: %w", id, err)
+		}
+		if store.Int(d["lastSeq"]) >= seq {
+			return nil // already applied
+		}
+		days, _ := d["days"].(map[string]any)
+		if days == nil {
+			days = map[string]any{}
+		}
+		addDays(days, cs)
+		d["days"], d["lastSeq"] = days, seq
+		_, err = db.Replace(ctx, collRollup, d, store.Version(d))
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("tracking bucket %s: %w", id, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("tracking bucket %s: too many conflicts", id)
+}
+
+func addDays(days map[string]any, cs []Contribution) {
+	for _, c := range cs {
+		dd := c.Day[8:10]
+		cur := cellFrom(days[dd])
+		cur.Sum += c.Sum
+		cur.Count += c.Count
+		if cur == (Cell{}) {
+			delete(days, dd)
+		} else {
+			days[dd] = map[string]any{"sum": cur.Sum, "count": cur.Count}
+		}
+	}
+}
+
+func cellFrom(v any) Cell {
+	m, _ := v.(map[string]any)
+	return Cell{store.Int(m["sum"]), store.Int(m["count"])}
+}
+
+func writeApplied(ctx context.Context, db store.DB, object, record string, cs []Contribution, seq int64) error {
+	id := object + ":" + record
+	d, err := db.Get(ctx, collApplied, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if len(cs) == 0 {
+			return nil
+		}
+		_, err = db.Insert(ctx, collApplied, store.Doc{store.KeyID: id, "object": object, "record": record, "contrib": contribsDoc(cs), "seq": seq})
+	case err != nil:
+	case store.Int(d["seq"]) >= seq:
+		return nil
+	case len(cs) == 0:
+		err = db.Delete(ctx, collApplied, id, store.Version(d))
+	default:
+		d["contrib"], d["seq"] = contribsDoc(cs), seq
+		_, err = db.Replace(ctx, collApplied, d, store.Version(d))
+	}
+	if err != nil {
+		return fmt.Errorf("tracking applied %s: %w", id, err)
+	}
+	return nil
+}
+
+func (p *projector) checkpoint() (int64, store.Doc, error) {
+	d, err := p.db.Get(p.ctx, collState, idCheckpoint)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("tracking checkpoint: %w", err)
+	}
+	return store.Int(d["done"]), d, nil
+}
+
+func (p *projector) advance(seq int64) error {
+	done, d, err := p.checkpoint()
+	if err != nil || done >= seq {
+		return err
+	}
+	if d == nil {
+		_, err = p.db.Insert(p.ctx, collState, store.Doc{store.KeyID: idCheckpoint, "done": seq})
+	} else {
+		d["done"] = seq
+		_, err = p.db.Replace(p.ctx, collState, d, store.Version(d))
+	}
+	if err != nil {
+		return fmt.Errorf("tracking checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (e entry) doc() store.Doc {
+	return store.Doc{store.KeyID: fmt.Sprintf("%019d", e.seq), "seq": e.seq, "object": e.object, "record": e.record,
+		"deltas": contribsDoc(e.deltas), "applied": contribsDoc(e.applied)}
+}
+
+func entryFrom(d store.Doc) entry {
+	e := entry{seq: store.Int(d["seq"]), deltas: contribsFrom(d["deltas"]), applied: contribsFrom(d["applied"])}
+	e.object, _ = d["object"].(string)
+	e.record, _ = d["record"].(string)
+	return e
+}
+
+func contribsDoc(cs []Contribution) []any {
+	out := make([]any, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, map[string]any{"m": c.Metric, "o": c.Owner, "d": c.Day, "s": c.Sum, "c": c.Count})
+	}
+	return out
+}
+
+func contribsFrom(v any) []Contribution {
+	list, _ := v.([]any)
+	out := make([]Contribution, 0, len(list))
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		c := Contribution{Cell: Cell{store.Int(m["s"]), store.Int(m["c"])}}
+		c.Metric, _ = m["m"].(string)
+		c.Owner, _ = m["o"].(string)
+		c.Day, _ = m["d"].(string)
+		if len(c.Day) == 10 && !strings.ContainsAny(c.Metric, "|") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
