@@ -12,7 +12,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"stride/engine/apperr"
@@ -63,7 +65,26 @@ type VersionInfo struct {
 type Store struct {
 	kind               Kind
 	collDocs, collVers string
+
+	mu        sync.Mutex
+	published map[store.DB]publishedSet // per database, see PublishedVersions
 }
+
+// KeyVersion is a document key and its version in force.
+type KeyVersion struct {
+	Key     string
+	Version int64
+}
+
+type publishedSet struct {
+	at   time.Time
+	list []KeyVersion
+}
+
+// PublishedTTL bounds how long PublishedVersions may serve a cached answer.
+// A publish through this process is seen at once; one made by another
+// server instance is seen within PublishedTTL.
+var PublishedTTL = 2 * time.Second
 
 // New returns the store of a kind.
 func New(k Kind) *Store {
@@ -72,6 +93,41 @@ func New(k Kind) *Store {
 
 // Kind returns the kind's name.
 func (s *Store) Kind() string { return s.kind.Name }
+
+// PublishedVersions returns, by key, every document that has a version in
+// force. Write paths ask this on every record write (which pipelines and
+// metrics apply?), so the answer is cached per database for PublishedTTL.
+func (s *Store) PublishedVersions(ctx context.Context, db store.DB) ([]KeyVersion, error) {
+	s.mu.Lock()
+	if p, ok := s.published[db]; ok && time.Since(p.at) < PublishedTTL {
+		s.mu.Unlock()
+		return p.list, nil
+	}
+	s.mu.Unlock()
+	var list []KeyVersion
+	err := db.Scan(ctx, s.collDocs, store.Query{Where: []store.Cond{{Field: "publishedVersion", Op: store.Gt, Value: int64(0)}}},
+		func(d store.Doc) error {
+			list = append(list, KeyVersion{Key: store.ID(d), Version: store.Int(d["publishedVersion"])})
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list published %s: %w", s.kind.Name, err)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Key < list[j].Key })
+	s.mu.Lock()
+	if s.published == nil {
+		s.published = map[store.DB]publishedSet{}
+	}
+	s.published[db] = publishedSet{at: time.Now(), list: list}
+	s.mu.Unlock()
+	return list, nil
+}
+
+func (s *Store) forgetPublished(db store.DB) {
+	s.mu.Lock()
+	delete(s.published, db)
+	s.mu.Unlock()
+}
 
 // Collections are the tenant collections of this kind.
 func (s *Store) Collections() []store.Collection {
@@ -197,6 +253,7 @@ func (s *Store) Publish(ctx context.Context, db store.DB, tenant, actor, key str
 		return Doc{}, fmt.Errorf("publish %s %s v%d: %w", s.kind.Name, key, next, err)
 	}
 	cur["status"], cur["publishedVersion"], cur["updatedAt"], cur["updatedBy"] = StatusPublished, next, now, actor
+	defer s.forgetPublished(db) // whatever happened, the next read looks again
 	v, err := db.Replace(ctx, s.collDocs, cur, store.Version(cur))
 	if errors.Is(err, store.ErrConflict) {
 		return Doc{}, apperr.Conflict("version_conflict", "the %s was changed while publishing; reload and publish again", s.kind.Name)

@@ -48,7 +48,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -240,17 +239,13 @@ func (s *Service) Check(ctx context.Context, db store.DB, tenant string, def map
 // data (storage form): the first published pipeline of the object, by key,
 // whose match is true. It returns nil, nil when none governs the record.
 func (s *Service) ForRecord(ctx context.Context, db store.DB, tenant, object string, data map[string]any) (*Compiled, error) {
-	docs, err := s.docs.List(ctx, db)
+	docs, err := s.docs.PublishedVersions(ctx, db) // by key, cached
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(docs, func(i, j int) bool { return docs[i].Key < docs[j].Key })
 	var env map[string]any
 	for _, d := range docs {
-		if d.PublishedVersion == 0 {
-			continue
-		}
-		c, err := s.Version(ctx, db, tenant, d.Key, d.PublishedVersion)
+		c, err := s.Version(ctx, db, tenant, d.Key, d.Version)
 		if err != nil {
 			return nil, err
 		}

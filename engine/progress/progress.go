@@ -118,6 +118,11 @@ func scopeOf(ctx context.Context, db store.DB, p *auth.Principal, teams []auth.T
 // company for admins and finance, a manager's first managed team, else the
 // caller), "company", "team:<id>" or "user:<id>".
 func (s *Service) Progress(ctx context.Context, db store.DB, tenant string, p *auth.Principal, metricKey string, per period.Period, node string, now time.Time) (*Result, error) {
+	// Writes project in the background: catch up first, so a deal won a
+	// moment ago is in the numbers.
+	if err := s.tracker.Sync(ctx, db, tenant); err != nil {
+		return nil, err
+	}
 	m, err := s.tracker.Metric(ctx, db, tenant, metricKey)
 	if err != nil {
 		return nil, err
@@ -303,6 +308,9 @@ func (s *Service) resolve(ctx context.Context, db store.DB, p *auth.Principal, s
 // Records lists the records behind a node's actual (users: theirs; teams:
 // every member's, within their membership; company: everyone's).
 func (s *Service) Records(ctx context.Context, db store.DB, tenant string, p *auth.Principal, metricKey string, per period.Period, node string) ([]tracking.Share, error) {
+	if err := s.tracker.Sync(ctx, db, tenant); err != nil {
+		return nil, err
+	}
 	teams, err := auth.ListTeams(ctx, db)
 	if err != nil {
 		return nil, err

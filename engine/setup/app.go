@@ -48,6 +48,7 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 		return nil, fmt.Errorf("prepare system database: %w", err)
 	}
 	tr := tracking.New(objs, reg)
+	tr.Async = true // the server projects in the background; progress reads Sync first
 	reg.AddCollections(tr.Collections()...)
 	recs := records.NewService(objs)
 	pipes.Attach(recs)

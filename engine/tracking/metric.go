@@ -59,11 +59,16 @@ type Tracker struct {
 	metrics *config.Store
 	holder  string // lease holder id of this process
 
+	// Async makes writes hand projection to a background drainer per tenant
+	// instead of draining inside the write; set it before the first write.
+	Async bool
+
 	mu       sync.Mutex
-	locks    map[string]*sync.Mutex // tenant → projector mutex
-	cache    sync.Map               // metricKey{tenant,key,version} → *Metric
-	tzs      sync.Map               // tenant → *time.Location
-	declared sync.Map               // tenant → true
+	locks    map[string]*sync.Mutex   // tenant → projector mutex
+	kicks    map[string]chan struct{} // tenant → background drainer
+	cache    sync.Map                 // metricKey{tenant,key,version} → *Metric
+	tzs      sync.Map                 // tenant → *time.Location
+	declared sync.Map                 // tenant → true
 
 	// failAt, when set (tests only), is called before each projector step
 	// and may abort the projector by returning an error.
@@ -78,7 +83,7 @@ type metricKey struct {
 // New returns a tracker over the object definitions; tenants supplies each
 // tenant's time zone (nil: Asia/Shanghai for every tenant).
 func New(objs *objects.Service, tenants *tenant.Registry) *Tracker {
-	t := &Tracker{objects: objs, tenants: tenants, locks: map[string]*sync.Mutex{},
+	t := &Tracker{objects: objs, tenants: tenants, locks: map[string]*sync.Mutex{}, kicks: map[string]chan struct{}{},
 		holder: fmt.Sprintf("p%d-%d", time.Now().UnixNano(), holderSeq.Add(1))}
 	t.metrics = config.New(config.Kind{Name: "metric", Validate: func(ctx context.Context, db store.DB, tenant, key string, def map[string]any) []apperr.FieldError {
 		_, fe := t.compile(ctx, db, tenant, key, 0, def)
@@ -167,16 +172,13 @@ func (t *Tracker) metricVersion(ctx context.Context, db store.DB, tenant, key st
 
 // Published returns every published metric, by key.
 func (t *Tracker) Published(ctx context.Context, db store.DB, tenant string) ([]*Metric, error) {
-	docs, err := t.metrics.List(ctx, db)
+	docs, err := t.metrics.PublishedVersions(ctx, db) // by key, cached
 	if err != nil {
 		return nil, err
 	}
 	var out []*Metric
 	for _, d := range docs {
-		if d.PublishedVersion == 0 {
-			continue
-		}
-		m, err := t.metricVersion(ctx, db, tenant, d.Key, d.PublishedVersion)
+		m, err := t.metricVersion(ctx, db, tenant, d.Key, d.Version)
 		if err != nil {
 			return nil, err
 		}

@@ -72,16 +72,52 @@ func (h hook) BeforeWrite(ctx context.Context, w *records.Write) error {
 
 // AfterWrite marks the record again (a drain running between BeforeWrite and
 // the store write may have consumed the first mark with the old state) and
-// drains synchronously so reads right after a write see it. Failures are
+// projects it: in the background when Async is set (the server), else
+// synchronously (tests, tools). Failures are
 // healed by the next drain, Start, or Reconcile.
 func (h hook) AfterWrite(ctx context.Context, w *records.Write) {
 	ms, err := h.t.metricsOf(ctx, w.DB, w.Principal.Tenant, w.Object.Key)
 	if err != nil || len(ms) == 0 {
 		return
 	}
-	if h.t.mark(ctx, w.DB, w.Object.Key, w.New.ID) == nil {
-		_ = h.t.Drain(ctx, w.DB, w.Principal.Tenant)
+	if h.t.mark(ctx, w.DB, w.Object.Key, w.New.ID) != nil {
+		return
 	}
+	if h.t.Async {
+		h.t.kick(w.DB, w.Principal.Tenant)
+		return
+	}
+	_ = h.t.Drain(ctx, w.DB, w.Principal.Tenant)
+}
+
+// kick asks the tenant's background drainer to run, starting it on first
+// use. Kicks while a drain runs coalesce into one more drain, so a burst of
+// writes costs a few drains, not one each, and the request never waits for
+// the projection (reads that need it current call Sync).
+func (t *Tracker) kick(db store.DB, tenant string) {
+	t.mu.Lock()
+	ch, ok := t.kicks[tenant]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		t.kicks[tenant] = ch
+		go func() {
+			for range ch {
+				_ = t.Drain(context.Background(), db, tenant)
+			}
+		}()
+	}
+	t.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+	default: // a drain is already pending; it will see this write's mark
+	}
+}
+
+// Sync drains the tenant's outbox now, so a read that follows sees every
+// write acknowledged before it (read-your-writes). Cheap when there is
+// nothing to project.
+func (t *Tracker) Sync(ctx context.Context, db store.DB, tenant string) error {
+	return t.Drain(ctx, db, tenant)
 }
 
 func (t *Tracker) mark(ctx context.Context, db store.DB, object, id string) error {

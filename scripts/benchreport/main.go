@@ -26,7 +26,9 @@ type ratio struct {
 
 var ratios = []ratio{
 	{"record create over HTTP vs bare store insert", "BenchmarkRecordCreateHTTP", "BenchmarkStoreInsertBare", 3,
-		"one POST /api/v1/records/deal (auth, JSON, schema validation, computed fields, insert) against one bare Insert of the same document into the same SQLite store"},
+		"one POST /api/v1/records/customer (auth, JSON, schema validation, computed fields, insert) against one bare Insert of the same document into the same SQLite store"},
+	{"deal write with 3 metrics vs the foundation's record create", "BenchmarkDealCreateHTTPTracked", "BenchmarkRecordCreateHTTP", 2,
+		"POST /api/v1/records/deal with the demo pipeline and three metrics over deals, projection drained, against the customer create above"},
 	{"formula through engine/rules vs bare expr.Run", "BenchmarkEngineRun", "BenchmarkBareExprRun", 1.5,
 		"a cached, bounded program with a map env against expr.Run with a prebuilt env"},
 }
