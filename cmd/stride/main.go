@@ -2,6 +2,7 @@
 //
 //	stride serve              start the HTTP server (UI + API)
 //	stride passwd TENANT USER set a user's password (prompted or STRIDE_NEW_PASSWORD)
+//	stride reconcile          recompute rollups from records and report drift (-repair fixes it)
 //	stride version            print the version
 //
 // Configuration comes from the environment: STRIDE_ADDR (default :8080),
@@ -14,6 +15,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,6 +32,7 @@ import (
 	"stride/engine/store"
 	"stride/engine/store/mongo"
 	"stride/engine/store/sqlite"
+	"stride/engine/tracking"
 	"stride/ui"
 )
 
@@ -47,6 +50,8 @@ func main() {
 		err = serve()
 	case "passwd":
 		err = passwd(os.Args[2:])
+	case "reconcile":
+		err = reconcile(os.Args[2:])
 	case "version", "--version", "-v":
 		fmt.Println("stride", version)
 	case "help", "--help", "-h":
@@ -68,6 +73,8 @@ func usage() {
 Usage:
   stride serve               start the server (UI and API)
   stride passwd TENANT USER  set a user's password
+  stride reconcile [-tenant T] [-repair]
+                             recompute metric rollups from records, report drift (and repair it)
   stride version             print the version
 
 Environment:
@@ -176,6 +183,7 @@ func serve() error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	a.Shutdown(sctx)
 	slog.Info("stopped cleanly")
 	return nil
 }
@@ -233,5 +241,61 @@ func passwd(args []string) error {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "password changed")
+	return nil
+}
+
+// reconcile recomputes every tenant's (or one tenant's) rollups from records
+// and prints the drift; with -repair it rewrites what drifted. Exit status 3
+// means drift was found and not repaired, so scripts can alert on it.
+func reconcile(args []string) error {
+	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+	only := fs.String("tenant", "", "reconcile only this tenant")
+	repair := fs.Bool("repair", false, "rewrite drifted rollups")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	setupLogging()
+	ctx := context.Background()
+	a, err := wire(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Store.Close()
+	names := []string{*only}
+	if *only == "" {
+		if names, err = a.Tenants.List(ctx); err != nil {
+			return err
+		}
+	}
+	drifted := false
+	for _, name := range names {
+		db, err := a.Tenants.DB(ctx, name)
+		if err != nil {
+			return err
+		}
+		rep, err := a.Tracker.Reconcile(ctx, db, name, *repair)
+		// A server that died without releasing its projector lease holds
+		// it until it expires: wait that out rather than fail.
+		for deadline := time.Now().Add(tracking.DefaultLeaseTTL + 5*time.Second); errors.Is(err, tracking.ErrBusy) && time.Now().Before(deadline); {
+			fmt.Fprintf(os.Stderr, "%s: a server is projecting this tenant (or died holding its lease); waiting…\n", name)
+			time.Sleep(2 * time.Second)
+			rep, err = a.Tracker.Reconcile(ctx, db, name, *repair)
+		}
+		if err != nil {
+			return fmt.Errorf("reconcile %s: %w", name, err)
+		}
+		fmt.Printf("%s: %d metrics, %d records, %d rollup cells, %d drifted", name, rep.Metrics, rep.Records, rep.Buckets, len(rep.Drift))
+		if rep.Repaired {
+			fmt.Print(" (repaired)")
+		}
+		fmt.Println()
+		for _, d := range rep.Drift {
+			fmt.Printf("  %s %s %s: stored %d/%d, expected %d/%d\n", d.Metric, d.Owner, d.Day, d.Stored.Sum, d.Stored.Count, d.Expected.Sum, d.Expected.Count)
+		}
+		drifted = drifted || (len(rep.Drift) > 0 && !rep.Repaired)
+	}
+	if drifted {
+		os.Exit(3)
+	}
 	return nil
 }

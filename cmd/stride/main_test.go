@@ -223,6 +223,27 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	t.Logf("%d acknowledged writes all survived SIGKILL", len(ids))
 }
 
+// TestReconcileCommand runs `stride reconcile` on a store the server wrote:
+// no drift, exit 0.
+func TestReconcileCommand(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir, "STRIDE_ADMIN_PASSWORD=reconcile-pass-1")
+	tok := login(t, s, "reconcile-pass-1")
+	for i := 0; i < 5; i++ {
+		if code, _ := post(t, s.url+"/api/v1/records/deal", tok, map[string]any{"name": fmt.Sprint("d", i), "amount": 100 + i}); code != 201 {
+			t.Fatalf("create: %d", code)
+		}
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+	cmd := exec.Command(binary, "reconcile")
+	cmd.Env = append(os.Environ(), "STRIDE_DATA="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "demo: 2 metrics") || !strings.Contains(string(out), " 0 drifted") {
+		t.Fatalf("reconcile: %v\n%s", err, out)
+	}
+}
+
 func TestUnknownCommand(t *testing.T) {
 	out, err := exec.Command(binary, "frobnicate").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `unknown command "frobnicate"`) {

@@ -57,6 +57,21 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 		Pipelines: pipes, Tracker: tr, Progress: progress.New(tr)}, nil
 }
 
+// Shutdown releases what this instance holds (the tracking projector leases)
+// so another instance or a tool can take over at once instead of waiting
+// for the leases to expire. Call it after the HTTP server has drained.
+func (a *App) Shutdown(ctx context.Context) {
+	names, err := a.Tenants.List(ctx)
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		if db, err := a.Tenants.DB(ctx, name); err == nil {
+			a.Tracker.Stop(ctx, db, name)
+		}
+	}
+}
+
 // Background starts the work that runs beside the requests until ctx ends:
 // for every tenant, the tracking projector recovers (replays its journal)
 // and then drains its outbox periodically, picking up anything a failed or
