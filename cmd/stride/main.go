@@ -84,6 +84,7 @@ Environment:
   STRIDE_ADMIN_PASSWORD  password of user admin created on first start
   STRIDE_LOG_FORMAT      text (default) or json
   STRIDE_LOG_LEVEL       debug, info (default), warn, error
+  STRIDE_INSTANCE_ID     stable name of this server instance (default hostname:address)
 `)
 }
 
@@ -141,6 +142,10 @@ func serve() error {
 			slog.Error("close store", "err", err)
 		}
 	}()
+	// Name the instance before anything writes: the first write takes the
+	// projector lease under this name.
+	addr := env("STRIDE_ADDR", ":8080")
+	a.Tracker.SetInstance(instanceID(addr))
 	boot, err := a.Bootstrap(ctx, os.Getenv("STRIDE_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("first-start setup: %w", err)
@@ -154,7 +159,7 @@ func serve() error {
 		slog.Warn("this binary has no web UI; build it with make")
 	}
 	srv := &http.Server{
-		Addr: env("STRIDE_ADDR", ":8080"),
+		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
 			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, UI: uiFS, Version: version}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -186,6 +191,17 @@ func serve() error {
 	a.Shutdown(sctx)
 	slog.Info("stopped cleanly")
 	return nil
+}
+
+// instanceID names this server instance: STRIDE_INSTANCE_ID, else
+// hostname:listen-address — stable across restarts of the same service,
+// distinct for two servers on one host.
+func instanceID(addr string) string {
+	if id := os.Getenv("STRIDE_INSTANCE_ID"); id != "" {
+		return id
+	}
+	host, _ := os.Hostname()
+	return host + ":" + addr
 }
 
 // announce prints where to go and how to log in; stdout, so it stands out

@@ -117,6 +117,16 @@ func (t *Tracker) declare(ctx context.Context, db store.DB, tenant string) error
 	return nil
 }
 
+// SetInstance names this server instance for the projector lease. A
+// restarted instance with the same name takes its lease back at once
+// instead of waiting for it to expire; two live instances must never share a
+// name. Call it before the first drain.
+func (t *Tracker) SetInstance(name string) {
+	if name != "" {
+		t.holder = name
+	}
+}
+
 // Definitions returns the configuration store of metric definitions
 // (Save/Get/List/Versions…). Publishing through it does not rebuild: use
 // Tracker.Publish.
