@@ -43,8 +43,13 @@ func TestProgressFollowsDealsAndTheOrg(t *testing.T) {
 	// An open deal does not count.
 	e.do("POST", "/api/v1/records/deal", repATok, map[string]any{"name": "open", "amount": 999, "closeDate": today}).must(t, 201)
 
-	if got := actual(progress(e.admin, "user:"+repA)); got != 1250050 {
+	ra := progress(e.admin, "user:"+repA)
+	if got := actual(ra); got != 1250050 {
 		t.Fatalf("rep A actual %v, want 1250050", got)
+	}
+	// Weighted forecast: the open lead (999 分 at 10%) adds 100 (99.9 rounded).
+	if w := ra.body["node"].(map[string]any)["forecast"].(map[string]any)["weighted"]; w != float64(1250050+100) {
+		t.Fatalf("rep A weighted forecast %v, want %d", w, 1250050+100)
 	}
 	if got := actual(progress(e.admin, "team:"+east)); got != 1250050 {
 		t.Fatalf("east actual %v", got)

@@ -19,6 +19,8 @@ import (
 	"stride/engine/apperr"
 	"stride/engine/auth"
 	"stride/engine/period"
+	"stride/engine/pipeline"
+	"stride/engine/records"
 	"stride/engine/store"
 	"stride/engine/tracking"
 )
@@ -34,8 +36,9 @@ type Node struct {
 type Forecast struct {
 	// RunRate is actual / elapsed fraction of the period (null before it starts).
 	RunRate *int64 `json:"runRate"`
-	// Weighted is actual + open pipeline weighted by stage probability; null
-	// until it is computed (needs the metric's object to be under a pipeline).
+	// Weighted is actual + what open records of a pipeline-governed object
+	// would add, each weighted by its stage's probability (= actual when no
+	// pipeline governs the object).
 	Weighted *int64 `json:"weighted"`
 }
 
@@ -78,10 +81,43 @@ type Result struct {
 }
 
 // Service computes progress from the tracker's rollups.
-type Service struct{ tracker *tracking.Tracker }
+type Service struct {
+	tracker   *tracking.Tracker
+	pipelines *pipeline.Service
+}
 
-// New returns a progress service.
-func New(t *tracking.Tracker) *Service { return &Service{tracker: t} }
+// New returns a progress service; pipelines (may be nil) supplies the stage
+// probabilities of the weighted forecast.
+func New(t *tracking.Tracker, pipelines *pipeline.Service) *Service {
+	return &Service{tracker: t, pipelines: pipelines}
+}
+
+// weight is the probability that an open record of a pipeline-governed
+// object is won: its current stage's probability; terminal stages and
+// records no pipeline governs are not open.
+func (s *Service) weight(ctx context.Context, db store.DB, tenant, object string) tracking.Weight {
+	return func(rec *records.Record) (float64, bool) {
+		if s.pipelines == nil {
+			return 0, false
+		}
+		var c *pipeline.Compiled
+		if key, _ := rec.Meta[pipeline.MetaPipeline].(string); key != "" {
+			c, _ = s.pipelines.Published(ctx, db, tenant, key)
+		}
+		if c == nil {
+			c, _ = s.pipelines.ForRecord(ctx, db, tenant, object, rec.Data)
+		}
+		if c == nil || c.Object != object {
+			return 0, false
+		}
+		stage, _ := rec.Data[c.StageField].(string)
+		st, _, ok := c.Stage(stage)
+		if !ok || st.Terminal != "" {
+			return 0, false
+		}
+		return st.Probability / 100, true
+	}
+}
 
 // scope is what the caller may look at.
 type scope struct {
@@ -152,6 +188,24 @@ func (s *Service) Progress(ctx context.Context, db store.DB, tenant string, p *a
 	label, _ := m.Definition["label"].(map[string]any)
 	res := &Result{Metric: MetricInfo{Key: m.Key, Label: label, Unit: m.Unit, Scale: m.Scale},
 		Period: PeriodInfo{Key: per.Key, Start: per.Start, End: per.End, Elapsed: elapsed}, Children: []Row{}}
+	// forecast adds the weighted open pipeline to a row whose node credits
+	// contributions by credit.
+	forecast := func(r *Row, credit tracking.Credit) error {
+		open, err := s.tracker.OpenWeighted(ctx, db, tenant, m.Key, from, to, credit, s.weight(ctx, db, tenant, m.Object))
+		if err != nil {
+			return err
+		}
+		w := r.Actual + open
+		r.Forecast.Weighted = &w
+		return nil
+	}
+	teamForecast := func(r *Row, teamID string) error {
+		credit, err := s.tracker.TeamCredit(ctx, db, teamID, from, to)
+		if err != nil {
+			return err
+		}
+		return forecast(r, credit)
+	}
 	switch n.Kind {
 	case "user":
 		c, err := s.tracker.Actual(ctx, db, tenant, m.Key, []string{n.ID}, from, to)
@@ -159,12 +213,18 @@ func (s *Service) Progress(ctx context.Context, db store.DB, tenant string, p *a
 			return nil, err
 		}
 		res.Node = row(n, c)
+		if err := forecast(&res.Node, func(owner, _ string) bool { return owner == n.ID }); err != nil {
+			return nil, err
+		}
 	case "team":
 		c, err := s.tracker.TeamActual(ctx, db, tenant, m.Key, n.ID, from, to)
 		if err != nil {
 			return nil, err
 		}
 		res.Node = row(n, c)
+		if err := teamForecast(&res.Node, n.ID); err != nil {
+			return nil, err
+		}
 		for _, t := range teams {
 			if t.ParentID != n.ID {
 				continue
@@ -173,14 +233,27 @@ func (s *Service) Progress(ctx context.Context, db store.DB, tenant string, p *a
 			if err != nil {
 				return nil, err
 			}
-			res.Children = append(res.Children, row(Node{Kind: "team", ID: t.ID, Name: t.Name}, c))
+			r := row(Node{Kind: "team", ID: t.ID, Name: t.Name}, c)
+			if err := teamForecast(&r, t.ID); err != nil {
+				return nil, err
+			}
+			res.Children = append(res.Children, r)
 		}
 		members, err := s.memberRows(ctx, db, tenant, m.Key, n.ID, from, to)
 		if err != nil {
 			return nil, err
 		}
+		inTeam, err := s.tracker.TeamCredit(ctx, db, n.ID, from, to)
+		if err != nil {
+			return nil, err
+		}
 		for _, mr := range members {
-			res.Children = append(res.Children, row(mr.node, mr.cell))
+			r := row(mr.node, mr.cell)
+			id := mr.node.ID
+			if err := forecast(&r, func(owner, day string) bool { return owner == id && inTeam(owner, day) }); err != nil {
+				return nil, err
+			}
+			res.Children = append(res.Children, r)
 		}
 	case "company":
 		users, err := auth.ListUsers(ctx, db)
@@ -196,6 +269,9 @@ func (s *Service) Progress(ctx context.Context, db store.DB, tenant string, p *a
 			return nil, err
 		}
 		res.Node = row(n, c)
+		if err := forecast(&res.Node, func(string, string) bool { return true }); err != nil {
+			return nil, err
+		}
 		for _, t := range teams {
 			if t.ParentID != "" {
 				continue
@@ -204,7 +280,11 @@ func (s *Service) Progress(ctx context.Context, db store.DB, tenant string, p *a
 			if err != nil {
 				return nil, err
 			}
-			res.Children = append(res.Children, row(Node{Kind: "team", ID: t.ID, Name: t.Name}, c))
+			r := row(Node{Kind: "team", ID: t.ID, Name: t.Name}, c)
+			if err := teamForecast(&r, t.ID); err != nil {
+				return nil, err
+			}
+			res.Children = append(res.Children, r)
 		}
 	}
 	return res, nil

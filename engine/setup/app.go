@@ -54,7 +54,7 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	pipes.Attach(recs)
 	recs.Use(tr.Hook())
 	return &App{Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
-		Pipelines: pipes, Tracker: tr, Progress: progress.New(tr)}, nil
+		Pipelines: pipes, Tracker: tr, Progress: progress.New(tr, pipes)}, nil
 }
 
 // Shutdown releases what this instance holds (the tracking projector leases)

@@ -17,6 +17,11 @@ const RecordListPage = lazy(() => import('./pages/RecordList.tsx'));
 const RecordFormPage = lazy(() => import('./pages/RecordForm.tsx'));
 const AdminObjectsPage = lazy(() => import('./pages/AdminObjects.tsx'));
 const ObjectEditorPage = lazy(() => import('./pages/ObjectEditor.tsx'));
+const PipelineBoardPage = lazy(() => import('./pages/PipelineBoard.tsx'));
+const PipelineFunnelPage = lazy(() => import('./pages/PipelineFunnel.tsx'));
+const ProgressPage = lazy(() => import('./pages/Progress.tsx'));
+const AdminPipelinesPage = lazy(() => import('./pages/AdminPipelines.tsx'));
+const PipelineEditorPage = lazy(() => import('./pages/PipelineEditor.tsx'));
 
 const FONT =
   '-apple-system, BlinkMacSystemFont, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -71,6 +76,11 @@ export function App() {
                 <Route path="records/:object/:id" element={page(<RecordFormPage />)} />
                 <Route path="admin/objects" element={<RequireAdmin>{page(<AdminObjectsPage />)}</RequireAdmin>} />
                 <Route path="admin/objects/:key" element={<RequireAdmin>{page(<ObjectEditorPage />)}</RequireAdmin>} />
+                <Route path="progress" element={page(<ProgressPage />)} />
+                <Route path="pipelines/:key/board" element={page(<PipelineBoardPage />)} />
+                <Route path="pipelines/:key/funnel" element={page(<PipelineFunnelPage />)} />
+                <Route path="admin/pipelines" element={<RequireAdmin>{page(<AdminPipelinesPage />)}</RequireAdmin>} />
+                <Route path="admin/pipelines/:key" element={<RequireAdmin>{page(<PipelineEditorPage />)}</RequireAdmin>} />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>

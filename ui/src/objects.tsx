@@ -1,11 +1,13 @@
-// The tenant's objects (for the menu) and a small cache of published definitions, shared
-// by the list and form pages so moving between them does not refetch.
+// The tenant's objects and pipelines (for the menu) and a small cache of published
+// definitions, shared by the list, form and board pages so moving between them does not refetch.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, enc } from './api/client.ts';
-import type { ObjectEnvelope, ObjectSummary } from './api/types.ts';
+import type { ConfigEnvelope, ConfigSummary, ObjectEnvelope, ObjectSummary, PipelineDefinition } from './api/types.ts';
 
 interface ObjectsValue {
   objects: ObjectSummary[];
+  /** pipelines lists the pipeline configurations; empty when the server has none (or no such endpoint). */
+  pipelines: ConfigSummary[];
   loading: boolean;
   error: unknown;
   refresh: () => Promise<void>;
@@ -19,13 +21,19 @@ export function isPublished(o: Pick<ObjectSummary, 'status' | 'publishedVersion'
 
 export function ObjectsProvider({ children }: { children: ReactNode }) {
   const [objects, setObjects] = useState<ObjectSummary[]>([]);
+  const [pipelines, setPipelines] = useState<ConfigSummary[]>([]);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<unknown>(null);
 
   const refresh = useCallback(async () => {
     try {
-      const res = await api.get<{ items: ObjectSummary[] }>('objects');
+      // Pipelines are optional for the menu: a failure there must not hide the objects.
+      const [res, pl] = await Promise.all([
+        api.get<{ items: ObjectSummary[] }>('objects'),
+        api.get<{ items: ConfigSummary[] }>('pipelines').catch(() => ({ items: [] as ConfigSummary[] })),
+      ]);
       setObjects(res.items ?? []);
+      setPipelines(pl.items ?? []);
       setError(null);
     } catch (e) {
       setError(e);
@@ -38,7 +46,7 @@ export function ObjectsProvider({ children }: { children: ReactNode }) {
     void refresh();
   }, [refresh]);
 
-  const value = useMemo(() => ({ objects, loading, error, refresh }), [objects, loading, error, refresh]);
+  const value = useMemo(() => ({ objects, pipelines, loading, error, refresh }), [objects, pipelines, loading, error, refresh]);
   return <ObjectsContext.Provider value={value}>{children}</ObjectsContext.Provider>;
 }
 
@@ -82,4 +90,39 @@ export function usePublishedDefinition(key: string | undefined) {
   }, [key, pv]);
   const current = state.key === key ? state : {};
   return { summary, env: current.env, def: current.env?.definition, error: current.error, loading: !current.env && !current.error };
+}
+
+const publishedPipelines = new Map<string, Promise<ConfigEnvelope<PipelineDefinition>>>();
+
+/** fetchPublishedPipeline loads the version in force of a pipeline, cached per published version. */
+export function fetchPublishedPipeline(key: string, publishedVersion?: number | null): Promise<ConfigEnvelope<PipelineDefinition>> {
+  const ck = `${key}@${publishedVersion ?? '?'}`;
+  let p = publishedPipelines.get(ck);
+  if (!p) {
+    p = api.get<ConfigEnvelope<PipelineDefinition>>(`pipelines/${enc(key)}`, { query: { published: 'true' } });
+    publishedPipelines.set(ck, p);
+    p.catch(() => publishedPipelines.delete(ck));
+  }
+  return p;
+}
+
+/** usePipelinesOf lists the published pipelines governing records of an object (for links from its list). */
+export function usePipelinesOf(object: string | undefined): PipelineDefinition[] {
+  const { pipelines } = useObjects();
+  const [defs, setDefs] = useState<PipelineDefinition[]>([]);
+  useEffect(() => {
+    let cancelled = false;
+    const pub = pipelines.filter(isPublished);
+    if (!object || pub.length === 0) {
+      setDefs([]);
+      return;
+    }
+    Promise.all(pub.filter((p) => !p.object || p.object === object).map((p) => fetchPublishedPipeline(p.key, p.publishedVersion).then((e) => e.definition, () => null))).then((list) => {
+      if (!cancelled) setDefs(list.filter((d): d is PipelineDefinition => !!d && d.object === object));
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [object, pipelines]);
+  return defs;
 }

@@ -111,6 +111,7 @@ export interface RecordDoc {
   createdBy?: string;
   updatedBy?: string;
   data: Record<string, unknown>;
+  meta?: RecordMeta;
 }
 
 export interface Page<T> {
@@ -118,7 +119,7 @@ export interface Page<T> {
   next?: string | null;
 }
 
-export type RuleKind = 'computed' | 'visibleIf' | 'requiredIf' | 'expression';
+export type RuleKind = 'computed' | 'visibleIf' | 'requiredIf' | 'expression' | 'enterIf' | 'match';
 
 export interface RuleCheckResult {
   ok: boolean;
@@ -126,4 +127,169 @@ export interface RuleCheckResult {
   value?: unknown;
   reads?: Record<string, unknown>;
   errors?: ProblemError[];
+}
+
+// ---- Pipelines, metrics and progress (docs/api.md "Pipelines" and "Metrics, progress and reconcile").
+
+/** ConfigSummary is one row of a configuration kind's list (objects, pipelines, metrics). */
+export interface ConfigSummary {
+  key: string;
+  label: Localized;
+  status: ObjectStatus;
+  version: number;
+  publishedVersion?: number | null;
+  updatedAt?: string;
+  /** object is present on pipelines and metrics lists when the server includes it. */
+  object?: string;
+}
+
+/** ConfigEnvelope is GET /{kind}/{key}: the working copy or the published version of a definition. */
+export interface ConfigEnvelope<D> {
+  key: string;
+  version: number;
+  status: ObjectStatus;
+  publishedVersion?: number | null;
+  definition: D;
+  updatedAt?: string;
+  updatedBy?: string;
+}
+
+export interface StageDef {
+  key: string;
+  label?: Localized;
+  probability?: number;
+  slaDays?: number;
+  requiredFields?: string[];
+  enterIf?: { expression: string; message?: Localized };
+  terminal?: 'won' | 'lost';
+  [k: string]: unknown;
+}
+
+export interface PipelineDefinition {
+  key: string;
+  label: Localized;
+  object: string;
+  stageField?: string;
+  allowBackward?: boolean;
+  match?: string;
+  stages: StageDef[];
+  [k: string]: unknown;
+}
+
+export interface StageVisit {
+  stage: string;
+  enteredAt: string;
+  exitedAt?: string | null;
+  by?: string;
+  note?: string;
+}
+
+/** RecordMeta is what the server keeps beside a record's data (stage history, governing pipeline). */
+export interface RecordMeta {
+  pipeline?: string | { key: string; version?: number };
+  stageHistory?: StageVisit[];
+  [k: string]: unknown;
+}
+
+export interface MetricDefinition {
+  key: string;
+  label: Localized;
+  object: string;
+  where?: string;
+  value?: string;
+  dateField?: string;
+  ownerField?: string;
+  [k: string]: unknown;
+}
+
+export type MetricUnit = 'money' | 'number' | 'count';
+
+export interface ProgressNode {
+  kind: 'company' | 'team' | 'user';
+  id: string;
+  name?: string;
+}
+
+export interface ProgressRow {
+  node: ProgressNode;
+  target: number | null;
+  actual: number;
+  attainment: number | null;
+  expected: number | null;
+  pacing: number | null;
+  forecast?: { runRate?: number | null; weighted?: number | null } | null;
+  gap: number | null;
+}
+
+export interface PeriodInfo {
+  key: string;
+  start: string;
+  end: string;
+  elapsed?: number;
+}
+
+export interface ProgressResponse {
+  /** scale is sent by the server though docs/api.md does not name it: raw values per unit (money 100). */
+  metric: { key: string; label: Localized; unit: MetricUnit; scale?: number };
+  period: PeriodInfo;
+  node: ProgressRow;
+  children: ProgressRow[];
+}
+
+/** ProgressRecord is one record behind an actual, as the UI uses it (see normalizeProgressRecord). */
+export interface ProgressRecord {
+  record: string;
+  object: string;
+  title?: string;
+  owner?: string;
+  day?: string;
+  value: number;
+  share?: number;
+}
+
+/**
+ * ProgressRecordWire is an item of GET /progress/records as sent: docs/api.md names
+ * {record, title, value, share}; the server currently sends {recordId, sum, count, split}.
+ */
+export interface ProgressRecordWire {
+  record?: string;
+  recordId?: string;
+  object: string;
+  title?: string;
+  owner?: string;
+  day?: string;
+  value?: number;
+  sum?: number;
+  count?: number;
+  share?: number;
+  split?: boolean;
+}
+
+export interface FunnelStage {
+  stage: string;
+  label?: Localized;
+  terminal?: 'won' | 'lost' | null | boolean | string;
+  entered: number;
+  converted: number;
+  conversion: number | null;
+  exited?: number;
+  avgDays: number | null;
+  medianDays: number | null;
+}
+
+export interface FunnelResponse {
+  pipeline: string;
+  version?: number;
+  period: PeriodInfo;
+  stages: FunnelStage[];
+}
+
+export interface StuckItem {
+  id: string;
+  title?: string;
+  owner?: string;
+  stage: string;
+  enteredAt: string;
+  days: number;
+  slaDays?: number | null;
 }

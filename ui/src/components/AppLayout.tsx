@@ -1,7 +1,7 @@
 import { Suspense, useMemo, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { Avatar, Button, Drawer, Dropdown, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
-import { ApiOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined } from '@ant-design/icons';
+import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined } from '@ant-design/icons';
 import { useAuth } from '../auth.tsx';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { isPublished, ObjectsProvider, useObjects } from '../objects.tsx';
@@ -15,27 +15,36 @@ const { Header, Sider, Content } = Layout;
 function selectedKey(pathname: string): string {
   const rec = /^\/records\/([^/]+)/.exec(pathname);
   if (rec) return `rec:${decodeURIComponent(rec[1])}`;
+  const pipe = /^\/pipelines\/([^/]+)/.exec(pathname);
+  if (pipe) return `pipe:${decodeURIComponent(pipe[1])}`;
+  if (pathname.startsWith('/progress')) return 'progress';
   if (pathname.startsWith('/admin/objects')) return 'admin:objects';
+  if (pathname.startsWith('/admin/pipelines')) return 'admin:pipelines';
   return 'home';
 }
 
 function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
   const { t, lang } = useI18n();
   const { isAdmin } = useAuth();
-  const { objects } = useObjects();
+  const { objects, pipelines } = useObjects();
   const navigate = useNavigate();
   const location = useLocation();
 
   const items = useMemo<MenuProps['items']>(() => {
     const data = objects.filter(isPublished);
+    const boards = pipelines.filter(isPublished);
     const list: MenuProps['items'] = [
+      { key: 'progress', icon: <RiseOutlined />, label: t('nav.progress') },
       { key: 'home', icon: <HomeOutlined />, label: t('nav.home') },
       {
         type: 'group',
         key: 'g:data',
         label: t('nav.data'),
-        children: data.length
-          ? data.map((o) => ({ key: `rec:${o.key}`, icon: objectIcon(o.key), label: loc(o.label, lang) ?? o.key }))
+        children: data.length || boards.length
+          ? [
+              ...boards.map((p) => ({ key: `pipe:${p.key}`, icon: <AppstoreOutlined />, label: loc(p.label, lang) ?? p.key })),
+              ...data.map((o) => ({ key: `rec:${o.key}`, icon: objectIcon(o.key), label: loc(o.label, lang) ?? o.key })),
+            ]
           : [{ key: 'none', disabled: true, label: t('nav.noObjects') }],
       },
     ];
@@ -46,12 +55,13 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
         label: t('nav.admin'),
         children: [
           { key: 'admin:objects', icon: <DatabaseOutlined />, label: t('nav.objects') },
+          { key: 'admin:pipelines', icon: <BranchesOutlined />, label: t('nav.pipelineAdmin') },
           { key: 'ext:docs', icon: <ApiOutlined />, label: t('nav.apiDocs') },
         ],
       });
     }
     return list;
-  }, [objects, isAdmin, t, lang]);
+  }, [objects, pipelines, isAdmin, t, lang]);
 
   const onClick: MenuProps['onClick'] = ({ key }) => {
     if (key === 'ext:docs') {
@@ -59,7 +69,10 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
       return;
     }
     if (key === 'home') navigate('/');
+    else if (key === 'progress') navigate('/progress');
     else if (key === 'admin:objects') navigate('/admin/objects');
+    else if (key === 'admin:pipelines') navigate('/admin/pipelines');
+    else if (key.startsWith('pipe:')) navigate(`/pipelines/${encodeURIComponent(key.slice(5))}/board`);
     else if (key.startsWith('rec:')) navigate(`/records/${encodeURIComponent(key.slice(4))}`);
     onNavigate?.();
   };

@@ -1,26 +1,24 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { Alert, App, Badge, Breadcrumb, Button, Card, Col, Grid, Input, Popconfirm, Row, Space, Spin, Tabs, Tooltip, Typography } from 'antd';
-import { CloudUploadOutlined, FormatPainterOutlined, ReloadOutlined, SaveOutlined, UndoOutlined } from '@ant-design/icons';
-import type { TextAreaRef } from 'antd/es/input/TextArea';
+import { Alert, App, Badge, Breadcrumb, Button, Card, Col, Grid, Popconfirm, Row, Space, Spin, Tabs, Tooltip, Typography } from 'antd';
+import { CloudUploadOutlined, FormatPainterOutlined, SaveOutlined, UndoOutlined } from '@ant-design/icons';
 import { api, enc, ifMatch, isApiError, request } from '../api/client.ts';
-import type { ObjectDefinition, ObjectEnvelope, ProblemError } from '../api/types.ts';
+import type { ObjectDefinition, ObjectEnvelope } from '../api/types.ts';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { useObjects } from '../objects.tsx';
 import { formatDateTime, readableDefinition } from '../lib/definition.ts';
-import { offsetOf, parseJSON } from '../lib/json.ts';
+import { parseJSON } from '../lib/json.ts';
 import { problemText } from '../lib/problem.ts';
 import { ObjectStatusTags } from '../components/ObjectStatusTags.tsx';
 import { FormulaCheck, collectFormulas } from '../components/FormulaCheck.tsx';
 import { ErrorBoundary } from '../components/ErrorBoundary.tsx';
+import { JsonEditor, SaveProblemAlert, type JsonEditorHandle, type SaveProblem } from '../components/JsonEditor.tsx';
 import { LoadError } from '../components/PageState.tsx';
 import { FullPageSpin } from '../components/FullPageSpin.tsx';
 
 const SchemaForm = lazy(() => import('../components/SchemaForm.tsx'));
 
 const pretty = (v: unknown) => JSON.stringify(v, null, 2);
-
-type SaveProblem = { title: string; detail?: string; errors: ProblemError[]; conflict?: boolean };
 
 function FormPreview({ def }: { def: ObjectDefinition }) {
   const { t } = useI18n();
@@ -51,7 +49,7 @@ export default function ObjectEditorPage() {
   const [publishing, setPublishing] = useState(false);
   const [problem, setProblem] = useState<SaveProblem | null>(null);
   const [tab, setTab] = useState('formulas');
-  const areaRef = useRef<TextAreaRef>(null);
+  const editorRef = useRef<JsonEditorHandle>(null);
   const screens = Grid.useBreakpoint();
 
   const load = useCallback(async () => {
@@ -131,32 +129,6 @@ export default function ObjectEditorPage() {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
 
-  const jumpTo = (line: number, column: number) => {
-    const el = areaRef.current?.resizableTextArea?.textArea;
-    if (!el) return;
-    const off = offsetOf(text, line, column);
-    el.focus();
-    el.setSelectionRange(off, off + 1);
-    const lh = parseFloat(getComputedStyle(el).lineHeight) || 20;
-    el.scrollTop = Math.max(0, (line - 5) * lh);
-  };
-
-  /** jumpToPointer selects the first occurrence of the pointer's last segment as a JSON key. */
-  const jumpToPointer = (pointer?: string) => {
-    if (!pointer) return;
-    const parts = pointer.split('/').filter(Boolean);
-    let from = 0;
-    for (const p of parts) {
-      const i = text.indexOf(`"${p}"`, from);
-      if (i < 0) break;
-      from = i;
-    }
-    if (from > 0) {
-      const before = text.slice(0, from).split('\n');
-      jumpTo(before.length, before[before.length - 1].length + 1);
-    }
-  };
-
   if (loadError) return <LoadError error={loadError} onRetry={() => void load()} />;
   if (!env) return <FullPageSpin />;
 
@@ -203,82 +175,12 @@ export default function ObjectEditorPage() {
         </Typography.Paragraph>
       )}
 
-      {problem && (
-        <Alert
-          type={problem.conflict ? 'warning' : 'error'}
-          showIcon
-          closable={{ onClose: () => setProblem(null) }}
-          style={{ marginBottom: 16 }}
-          title={problem.title}
-          data-testid="save-problem"
-          action={
-            problem.conflict ? (
-              <Button size="small" icon={<ReloadOutlined />} onClick={() => void load()}>
-                {t('common.reload')}
-              </Button>
-            ) : undefined
-          }
-          description={
-            <>
-              {problem.detail && <div>{problem.detail}</div>}
-              {problem.errors.length > 0 && (
-                <ul style={{ margin: '6px 0 0', paddingInlineStart: 18 }}>
-                  {problem.errors.map((e, i) => (
-                    <li key={i} style={{ marginBottom: 4 }}>
-                      {e.pointer && (
-                        <a onClick={() => jumpToPointer(e.pointer)}>
-                          <code>{e.pointer}</code>
-                        </a>
-                      )}{' '}
-                      {e.code && <Typography.Text type="secondary">[{e.code}]</Typography.Text>} {e.message}
-                      {e.line !== undefined && e.column !== undefined && <Typography.Text type="secondary"> （{t('editor.jsonPosition', { line: e.line, column: e.column })}）</Typography.Text>}
-                      {e.snippet && <pre className="formula-snippet">{e.snippet}</pre>}
-                      {e.hint && <div style={{ color: '#d48806' }}>{t('editor.hint', { hint: e.hint })}</div>}
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </>
-          }
-        />
-      )}
+      {problem && <SaveProblemAlert problem={problem} onClose={() => setProblem(null)} onReload={() => void load()} onPointer={(p) => editorRef.current?.jumpToPointer(p)} />}
 
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={13}>
           <Card title={t('editor.definition')} size="small" extra={def?.schema?.properties && <Typography.Text type="secondary">{t('editor.fieldCount', { count: Object.keys(def.schema.properties).length })}</Typography.Text>}>
-            <Input.TextArea
-              ref={areaRef}
-              className="mono"
-              value={text}
-              onChange={(e) => setText(e.target.value)}
-              autoSize={{ minRows: 22, maxRows: 48 }}
-              spellCheck={false}
-              status={parsed.error ? 'error' : undefined}
-              data-testid="definition-json"
-              onKeyDown={(e) => {
-                if (e.key === 'Tab' && !e.shiftKey) {
-                  e.preventDefault();
-                  const el = e.currentTarget;
-                  const { selectionStart: s, selectionEnd: end } = el;
-                  const next = `${text.slice(0, s)}  ${text.slice(end)}`;
-                  setText(next);
-                  requestAnimationFrame(() => el.setSelectionRange(s + 2, s + 2));
-                }
-              }}
-            />
-            {parsed.error && (
-              <Alert
-                type="error"
-                showIcon
-                style={{ marginTop: 8 }}
-                title={
-                  <a onClick={() => jumpTo(parsed.error!.line, parsed.error!.column)}>
-                    {t('editor.jsonInvalid')}：{t('editor.jsonPosition', { line: parsed.error.line, column: parsed.error.column })}
-                  </a>
-                }
-                description={<span className="mono">{parsed.error.message}</span>}
-              />
-            )}
+            <JsonEditor ref={editorRef} value={text} onChange={setText} error={parsed.error} testId="definition-json" />
           </Card>
         </Col>
         <Col xs={24} xl={11}>

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { Alert, App, Breadcrumb, Button, Card, Col, Descriptions, Popconfirm, Row, Space, Typography } from 'antd';
 import { DeleteOutlined, ReloadOutlined, SaveOutlined } from '@ant-design/icons';
 import type RJSFCore from '@rjsf/core';
@@ -41,6 +41,10 @@ export default function RecordFormPage() {
   const { t, lang } = useI18n();
   const { message } = App.useApp();
   const navigate = useNavigate();
+  // A page that sent the rep here to complete a record (the pipeline board after a refused
+  // move) passes where to return and the server's errors to show under the fields.
+  const from = useLocation().state as { back?: string; errors?: ProblemError[] } | null;
+  const back = typeof from?.back === 'string' && from.back.startsWith('/') ? from.back : undefined;
   const { def, summary, error: defError } = usePublishedDefinition(object);
 
   const [record, setRecord] = useState<RecordDoc | null>(null);
@@ -55,7 +59,7 @@ export default function RecordFormPage() {
   // (network error, 5xx) is retried with the same key and body, so it cannot create twice.
   const attempt = useRef<{ key: string; body: string; retryable: boolean } | null>(null);
 
-  const listUrl = `/records/${enc(object)}`;
+  const listUrl = back ?? `/records/${enc(object)}`;
   const objLabel = (def && loc(def.label, lang)) || loc(summary?.label, lang) || object;
 
   const loadRecord = useCallback(async () => {
@@ -72,6 +76,14 @@ export default function RecordFormPage() {
       setLoadError(e);
     }
   }, [object, id]);
+
+  // The errors handed over by the page that sent us here are shown once, on the record as first loaded.
+  const handedOver = useRef(false);
+  useEffect(() => {
+    if (handedOver.current || !def || !record || !from?.errors?.length) return;
+    handedOver.current = true;
+    setExtraErrors(toErrorSchema(from.errors, new Set(Object.keys(properties(def)))).schema);
+  }, [def, record, from]);
 
   useEffect(() => {
     setRecord(null);
@@ -149,6 +161,7 @@ export default function RecordFormPage() {
         }
         setExtraErrors(undefined);
         message.success(t('records.saved'));
+        if (back) navigate(back);
       }
     } catch (e) {
       fail(e);

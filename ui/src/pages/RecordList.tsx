@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { Alert, Button, Card, Empty, Grid, List, Select, Space, Table, Tag, Typography, type TableProps } from 'antd';
-import { PlusOutlined, ReloadOutlined } from '@ant-design/icons';
+import { AppstoreOutlined, PlusOutlined, ReloadOutlined } from '@ant-design/icons';
 import { api, enc } from '../api/client.ts';
 import type { ObjectDefinition, Page, RecordDoc } from '../api/types.ts';
 import { loc, useI18n, type Lang, type TFunc } from '../i18n/index.tsx';
-import { usePublishedDefinition } from '../objects.tsx';
+import { usePipelinesOf, usePublishedDefinition } from '../objects.tsx';
 import { enumColor, enumLabel, enumValues, fieldConfig, fieldLabel, fieldOrder, formatDateTime, formatValue, isMoney, properties, titleField } from '../lib/definition.ts';
 import { LoadError, InlineError } from '../components/PageState.tsx';
 import { FullPageSpin } from '../components/FullPageSpin.tsx';
@@ -53,6 +53,7 @@ export default function RecordListPage() {
   const mobile = !screens.md;
   const [params, setParams] = useSearchParams();
   const { def, summary, error: defError } = usePublishedDefinition(object);
+  const boards = usePipelinesOf(object);
 
   const [items, setItems] = useState<RecordDoc[]>([]);
   const [next, setNext] = useState<string | null>(null);
@@ -161,6 +162,13 @@ export default function RecordListPage() {
         <h1>{objLabel}</h1>
         <Space>
           <Button icon={<ReloadOutlined />} onClick={() => void load()} aria-label={t('common.reload')} />
+          {boards.map((p) => (
+            <Link key={p.key} to={`/pipelines/${enc(p.key)}/board`}>
+              <Button icon={<AppstoreOutlined />} data-testid={`board-link-${p.key}`}>
+                {boards.length > 1 ? (loc(p.label, lang) ?? p.key) : t('board.title')}
+              </Button>
+            </Link>
+          ))}
           <Button type="primary" icon={<PlusOutlined />} onClick={() => navigate(newUrl)} data-testid="new-record">
             {t('common.new')}
           </Button>
