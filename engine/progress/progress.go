@@ -154,24 +154,11 @@ func scopeOf(ctx context.Context, db store.DB, p *auth.Principal, teams []auth.T
 // company for admins and finance, a manager's first managed team, else the
 // caller), "company", "team:<id>" or "user:<id>".
 func (s *Service) Progress(ctx context.Context, db store.DB, tenant string, p *auth.Principal, metricKey string, per period.Period, node string, now time.Time) (*Result, error) {
-	// Writes project in the background: catch up first, so a deal won a
-	// moment ago is in the numbers.
-	if err := s.tracker.Sync(ctx, db, tenant); err != nil {
+	teams, n, err := s.begin(ctx, db, tenant, p, node)
+	if err != nil {
 		return nil, err
 	}
 	m, err := s.tracker.Metric(ctx, db, tenant, metricKey)
-	if err != nil {
-		return nil, err
-	}
-	teams, err := auth.ListTeams(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := scopeOf(ctx, db, p, teams)
-	if err != nil {
-		return nil, err
-	}
-	n, err := s.resolve(ctx, db, p, sc, teams, node)
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +328,25 @@ func (s *Service) memberRows(ctx context.Context, db store.DB, tenant, metric, t
 	return out, nil
 }
 
+// begin is what every read starts with: catch up with writes still being
+// projected in the background (so a deal won a moment ago is in the
+// numbers), load the org tree, and resolve the node the caller may see.
+func (s *Service) begin(ctx context.Context, db store.DB, tenant string, p *auth.Principal, node string) ([]auth.Team, Node, error) {
+	if err := s.tracker.Sync(ctx, db, tenant); err != nil {
+		return nil, Node{}, err
+	}
+	teams, err := auth.ListTeams(ctx, db)
+	if err != nil {
+		return nil, Node{}, err
+	}
+	sc, err := scopeOf(ctx, db, p, teams)
+	if err != nil {
+		return nil, Node{}, err
+	}
+	n, err := s.resolve(ctx, db, p, sc, teams, node)
+	return teams, n, err
+}
+
 // resolve turns a node parameter into a node the caller may see.
 func (s *Service) resolve(ctx context.Context, db store.DB, p *auth.Principal, sc scope, teams []auth.Team, node string) (Node, error) {
 	if node == "" {
@@ -388,18 +394,7 @@ func (s *Service) resolve(ctx context.Context, db store.DB, p *auth.Principal, s
 // Records lists the records behind a node's actual (users: theirs; teams:
 // every member's, within their membership; company: everyone's).
 func (s *Service) Records(ctx context.Context, db store.DB, tenant string, p *auth.Principal, metricKey string, per period.Period, node string) ([]tracking.Share, error) {
-	if err := s.tracker.Sync(ctx, db, tenant); err != nil {
-		return nil, err
-	}
-	teams, err := auth.ListTeams(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := scopeOf(ctx, db, p, teams)
-	if err != nil {
-		return nil, err
-	}
-	n, err := s.resolve(ctx, db, p, sc, teams, node)
+	_, n, err := s.begin(ctx, db, tenant, p, node)
 	if err != nil {
 		return nil, err
 	}
