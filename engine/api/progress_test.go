@@ -105,6 +105,12 @@ func TestProgressFollowsDealsAndTheOrg(t *testing.T) {
 	if got := actual(progress(e.admin, "team:"+west)); got != westOld {
 		t.Fatalf("west after delete %v, want %v", got, westOld)
 	}
+	// A metric without a condition counts open deals already: its weighted
+	// forecast adds nothing to the actual.
+	nd := e.do("GET", "/api/v1/progress?metric=new_deals&node=user:"+repA, e.admin, nil).must(t, 200).body["node"].(map[string]any)
+	if nd["forecast"].(map[string]any)["weighted"] != nd["actual"] {
+		t.Fatalf("new_deals weighted %v != actual %v", nd["forecast"].(map[string]any)["weighted"], nd["actual"])
+	}
 	// Visibility: the east manager cannot open the west team; a rep only themself.
 	e.do("GET", "/api/v1/progress?metric=won_revenue&node=team:"+west, mgr, nil).must(t, 404)
 	e.do("GET", "/api/v1/progress?metric=won_revenue&node=company", repATok, nil).must(t, 403)

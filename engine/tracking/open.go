@@ -17,8 +17,9 @@ type Credit func(owner, day string) bool
 // stage, or no pipeline).
 type Weight func(rec *records.Record) (float64, bool)
 
-// OpenWeighted sums, over the open records of the metric's object, what each
-// would contribute if its `where` held — value, date, owner and credit splits
+// OpenWeighted sums, over the open records of the metric's object that do
+// not count yet (their `where` fails; a metric without one has no pipeline to
+// weigh and adds 0), what each would contribute if its `where` held — value, date, owner and credit splits
 // exactly as Contributions computes them — weighted by weight, for the
 // contributions credit accepts within from..to (days inclusive). It is the
 // open-pipeline half of a weighted forecast: actual + OpenWeighted. It scans
@@ -39,6 +40,11 @@ func (t *Tracker) OpenWeighted(ctx context.Context, db store.DB, tenant, metricK
 	if err != nil {
 		return 0, err
 	}
+	if m.Where == nil {
+		// Every record already counts in the actual: there is no pipeline
+		// left to weigh (a count of new deals includes the open ones).
+		return 0, nil
+	}
 	// The same metric without its condition: what the record would add.
 	unconditional := *m
 	unconditional.Where = nil
@@ -48,10 +54,8 @@ func (t *Tracker) OpenWeighted(ctx context.Context, db store.DB, tenant, metricK
 		if !open || w <= 0 {
 			return nil
 		}
-		if m.Where != nil { // already counted in the actual: not pipeline
-			if ok, err := m.Where.Run(obj.Schema.ToEnv(rec.Data)); err == nil && ok == true {
-				return nil
-			}
+		if ok, err := m.Where.Run(obj.Schema.ToEnv(rec.Data)); err == nil && ok == true {
+			return nil // already counted in the actual: not pipeline
 		}
 		cs, err := Contributions(&unconditional, obj, &rec, tz)
 		if err != nil {
