@@ -85,7 +85,7 @@ func (s *Server) checkRule(c *gin.Context, r *request) error {
 	}
 	prog, err := s.d.Objects.Rules().Check(in.Expression, env, want)
 	if err != nil {
-		c.JSON(http.StatusOK, gin.H{"ok": false, "errors": []apperr.FieldError{formulaFieldError("/expression", err)}})
+		c.JSON(http.StatusOK, gin.H{"ok": false, "errors": []apperr.FieldError{rules.Problem("/expression", err)}})
 		return nil
 	}
 	out := gin.H{"ok": true, "type": prog.Type(), "reads": prog.Reads()}
@@ -96,20 +96,13 @@ func (s *Server) checkRule(c *gin.Context, r *request) error {
 		}
 		v, reads, err := prog.Explain(vars)
 		if err != nil {
-			c.JSON(http.StatusOK, gin.H{"ok": false, "type": prog.Type(), "errors": []apperr.FieldError{formulaFieldError("/expression", err)}})
+			c.JSON(http.StatusOK, gin.H{"ok": false, "type": prog.Type(), "errors": []apperr.FieldError{rules.Problem("/expression", err)}})
 			return nil
 		}
 		out["value"], out["reads"] = v, reads
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
-}
-
-func formulaFieldError(ptr string, err error) apperr.FieldError {
-	if fe, ok := rules.AsFormulaError(err); ok {
-		return apperr.FieldError{Pointer: ptr, Code: fe.Code, Message: fe.Message, Line: fe.Line, Column: fe.Column, Snippet: fe.Snippet, Hint: fe.Hint}
-	}
-	return apperr.FieldError{Pointer: ptr, Code: "formula_error", Message: err.Error()}
 }
 
 func prefix(p string, fe []apperr.FieldError) []apperr.FieldError {

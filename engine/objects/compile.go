@@ -71,7 +71,7 @@ func wantFor(f forms.Field) (rules.Result, bool) {
 // compile validates a definition in full and compiles it. It returns every
 // problem found (pointers into the definition), not just the first.
 func (s *Service) compile(tenantName, key string, version int64, def map[string]any) (*Compiled, []apperr.FieldError) {
-	if fe := toFieldErrors(forms.ValidateConfig("object", def)); len(fe) > 0 {
+	if fe := forms.Problems(forms.ValidateConfig("object", def)); len(fe) > 0 {
 		return nil, fe
 	}
 	raw, err := json.Marshal(def["schema"])
@@ -110,7 +110,7 @@ func (s *Service) compile(tenantName, key string, version int64, def map[string]
 		f, ok := c.Fields[name]
 		if !ok {
 			fe = append(fe, apperr.FieldError{Pointer: ptr, Code: "unknown_field", Message: fmt.Sprintf("%q is not a field of the schema", name),
-				Hint: didYouMean(name, c.FieldOrder)})
+				Hint: rules.DidYouMean(name, c.FieldOrder)})
 			continue
 		}
 		if labels, ok := h["enumLabels"].(map[string]any); ok {
@@ -127,7 +127,7 @@ func (s *Service) compile(tenantName, key string, version int64, def map[string]
 			if !ok {
 				fe = append(fe, apperr.FieldError{Pointer: ptr + "/computed", Code: "unsupported", Message: fmt.Sprintf("a %s field cannot be computed", f.Type)})
 			} else if p, err := s.compileRule(version, rk, "computed", src, c.Env, want); err != nil {
-				fe = append(fe, formulaError(ptr+"/computed", err))
+				fe = append(fe, rules.Problem(ptr+"/computed", err))
 			} else {
 				computed[name] = p
 			}
@@ -140,7 +140,7 @@ func (s *Service) compile(tenantName, key string, version int64, def map[string]
 			rk.Config = "object:" + key + ":" + name + ":" + kind
 			p, err := s.compileRule(version, rk, kind, src, c.Env, rules.Bool)
 			if err != nil {
-				fe = append(fe, formulaError(ptr+"/"+kind, err))
+				fe = append(fe, rules.Problem(ptr+"/"+kind, err))
 				continue
 			}
 			if kind == "visibleIf" {
@@ -215,14 +215,6 @@ func evalOrder(computed map[string]*rules.Program, declared []string) ([]string,
 	return order, ""
 }
 
-func toFieldErrors(in []forms.FieldError) []apperr.FieldError {
-	out := make([]apperr.FieldError, 0, len(in))
-	for _, e := range in {
-		out = append(out, apperr.FieldError{Pointer: e.Pointer, Code: e.Code, Message: e.Message})
-	}
-	return out
-}
-
 // schemaErrors turns a schema compile error into pointers under /schema.
 func schemaErrors(err error) []apperr.FieldError {
 	var out []apperr.FieldError
@@ -233,22 +225,6 @@ func schemaErrors(err error) []apperr.FieldError {
 		out = append(out, apperr.FieldError{Pointer: "/schema", Code: "schema", Message: err.Error()})
 	}
 	return out
-}
-
-// formulaError places a formula error at ptr with its location and hint.
-func formulaError(ptr string, err error) apperr.FieldError {
-	if fe, ok := rules.AsFormulaError(err); ok {
-		return apperr.FieldError{Pointer: ptr, Code: fe.Code, Message: fe.Message, Line: fe.Line, Column: fe.Column, Snippet: fe.Snippet, Hint: fe.Hint}
-	}
-	return apperr.FieldError{Pointer: ptr, Code: "formula_error", Message: err.Error()}
-}
-
-// didYouMean suggests the closest known name, if any is close.
-func didYouMean(name string, known []string) string {
-	if s := rules.Suggest(name, known); s != "" {
-		return "did you mean " + s + "?"
-	}
-	return ""
 }
 
 // Env compiles only the schema of a definition and returns its typed formula
@@ -280,7 +256,7 @@ func (s *Service) SampleEnv(def map[string]any, sample map[string]any) (map[stri
 	if fe := sch.Validate(sample); len(fe) > 0 {
 		// A sample may leave out required fields: only type errors matter here.
 		var kept []apperr.FieldError
-		for _, e := range toFieldErrors(fe) {
+		for _, e := range forms.Problems(fe) {
 			if e.Code != "required" {
 				kept = append(kept, e)
 			}

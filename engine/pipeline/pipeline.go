@@ -310,7 +310,7 @@ func guardTypes(env types.Map) types.Map {
 // compile validates a definition in full and compiles it, returning every
 // problem found with pointers into the definition.
 func (s *Service) compile(ctx context.Context, db store.DB, tenant, key string, version int64, def map[string]any) (*Compiled, []apperr.FieldError) {
-	if fe := toFieldErrors(forms.ValidateConfig("pipeline", def)); len(fe) > 0 {
+	if fe := forms.Problems(forms.ValidateConfig("pipeline", def)); len(fe) > 0 {
 		return nil, fe
 	}
 	c := &Compiled{Key: key, Version: version, Definition: def, index: map[string]int{}}
@@ -335,7 +335,7 @@ func (s *Service) compile(ctx context.Context, db store.DB, tenant, key string, 
 	switch {
 	case !sfOK:
 		fe = append(fe, apperr.FieldError{Pointer: "/stageField", Code: "unknown_field",
-			Message: fmt.Sprintf("%q is not a field of object %s", c.StageField, c.Object), Hint: didYouMean(c.StageField, obj.FieldOrder)})
+			Message: fmt.Sprintf("%q is not a field of object %s", c.StageField, c.Object), Hint: rules.DidYouMean(c.StageField, obj.FieldOrder)})
 	case sf.Type != forms.TypeString:
 		fe = append(fe, apperr.FieldError{Pointer: "/stageField", Code: "not_string_field",
 			Message: fmt.Sprintf("%s is a %s field; the stage field must be a string field", c.StageField, sf.Type)})
@@ -343,7 +343,7 @@ func (s *Service) compile(ctx context.Context, db store.DB, tenant, key string, 
 	if src, ok := def["match"].(string); ok {
 		p, err := s.compileRule(rules.Key{Tenant: tenant, Config: "pipeline:" + key + ":match", Version: version}, src, obj.Env, version)
 		if err != nil {
-			fe = append(fe, formulaError("/match", err))
+			fe = append(fe, rules.Problem("/match", err))
 		}
 		c.Match = p
 	}
@@ -381,7 +381,7 @@ func (s *Service) compile(ctx context.Context, db store.DB, tenant, key string, 
 			name, _ := f.(string)
 			if _, ok := obj.Fields[name]; !ok {
 				fe = append(fe, apperr.FieldError{Pointer: fmt.Sprintf("%s/requiredFields/%d", ptr, j), Code: "unknown_field",
-					Message: fmt.Sprintf("%q is not a field of object %s", name, c.Object), Hint: didYouMean(name, obj.FieldOrder)})
+					Message: fmt.Sprintf("%q is not a field of object %s", name, c.Object), Hint: rules.DidYouMean(name, obj.FieldOrder)})
 				continue
 			}
 			st.RequiredFields = append(st.RequiredFields, name)
@@ -391,7 +391,7 @@ func (s *Service) compile(ctx context.Context, db store.DB, tenant, key string, 
 			st.Message = text(g["message"])
 			p, err := s.compileRule(rules.Key{Tenant: tenant, Config: "pipeline:" + key + ":" + st.Key + ":enterIf", Version: version}, src, gEnv, version)
 			if err != nil {
-				fe = append(fe, formulaError(ptr+"/enterIf/expression", err))
+				fe = append(fe, rules.Problem(ptr+"/enterIf/expression", err))
 			}
 			st.EnterIf = p
 		}
@@ -439,28 +439,4 @@ func english(t map[string]string, def string) string {
 		return t["zh-CN"]
 	}
 	return def
-}
-
-func toFieldErrors(in []forms.FieldError) []apperr.FieldError {
-	out := make([]apperr.FieldError, 0, len(in))
-	for _, e := range in {
-		out = append(out, apperr.FieldError{Pointer: e.Pointer, Code: e.Code, Message: e.Message})
-	}
-	return out
-}
-
-// formulaError places a formula error at ptr with its location and hint.
-func formulaError(ptr string, err error) apperr.FieldError {
-	if fe, ok := rules.AsFormulaError(err); ok {
-		return apperr.FieldError{Pointer: ptr, Code: fe.Code, Message: fe.Message, Line: fe.Line, Column: fe.Column, Snippet: fe.Snippet, Hint: fe.Hint}
-	}
-	return apperr.FieldError{Pointer: ptr, Code: "formula_error", Message: err.Error()}
-}
-
-// didYouMean suggests the closest known name, if any is close.
-func didYouMean(name string, known []string) string {
-	if s := rules.Suggest(name, known); s != "" {
-		return "did you mean " + s + "?"
-	}
-	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"stride/engine/objects"
 	"stride/engine/period"
 	"stride/engine/records"
+	"stride/engine/rules"
 	"stride/engine/store"
 )
 
@@ -175,7 +176,7 @@ func (s *Service) check(c *Compiled, obj *objects.Compiled, p *auth.Principal, r
 			keys[i] = st.Key
 		}
 		msg := fmt.Sprintf("%q is not a stage of pipeline %s (stages: %s)", to, c.Key, strings.Join(keys, ", "))
-		return refuse(CodeUnknownStage, msg, apperr.FieldError{Pointer: "/to", Code: CodeUnknownStage, Message: msg, Hint: didYouMean(to, keys)})
+		return refuse(CodeUnknownStage, msg, apperr.FieldError{Pointer: "/to", Code: CodeUnknownStage, Message: msg, Hint: rules.DidYouMean(to, keys)})
 	}
 	name := english(target.Label, to)
 	if from == to {

@@ -308,7 +308,7 @@ func (s *Service) validate(c *objects.Compiled, in map[string]any) (map[string]a
 		delete(in, f.Field)
 	}
 	fe := unknownFields(c, in)
-	fe = append(fe, convert(c.Schema.Validate(in))...)
+	fe = append(fe, forms.Problems(c.Schema.Validate(in))...)
 	if len(fe) > 0 {
 		return nil, apperr.Invalid(invalidMessage(len(fe)), fe...)
 	}
@@ -357,7 +357,7 @@ func (s *Service) validate(c *objects.Compiled, in map[string]any) (map[string]a
 	}
 	// Computed values must satisfy the schema too (e.g. a minimum).
 	if fe := c.Schema.Validate(data); len(fe) > 0 {
-		return nil, apperr.Invalid(invalidMessage(len(fe)), convert(fe)...)
+		return nil, apperr.Invalid(invalidMessage(len(fe)), forms.Problems(fe)...)
 	}
 	return data, nil
 }
@@ -446,14 +446,6 @@ func isEmpty(v any) bool {
 		return len(x) == 0
 	}
 	return false
-}
-
-func convert(in []forms.FieldError) []apperr.FieldError {
-	out := make([]apperr.FieldError, len(in))
-	for i, e := range in {
-		out[i] = apperr.FieldError{Pointer: e.Pointer, Code: e.Code, Message: e.Message}
-	}
-	return out
 }
 
 func fromDoc(d store.Doc) Record {

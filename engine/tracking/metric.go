@@ -239,7 +239,7 @@ func (t *Tracker) compile(ctx context.Context, db store.DB, tenant, key string, 
 	}
 	unknown := func(ptr, name, want string) {
 		fe = append(fe, apperr.FieldError{Pointer: ptr, Code: "unknown_field",
-			Message: fmt.Sprintf("%q is not %s of object %s", name, want, m.Object), Hint: didYouMean(name, obj.FieldOrder)})
+			Message: fmt.Sprintf("%q is not %s of object %s", name, want, m.Object), Hint: rules.DidYouMean(name, obj.FieldOrder)})
 	}
 	switch f, ok := obj.Fields[m.DateField]; {
 	case m.DateField == "createdAt":
@@ -265,7 +265,7 @@ func (t *Tracker) compile(ctx context.Context, db store.DB, tenant, key string, 
 			p, err = t.objects.Rules().Compile(rules.Key{Tenant: tenant, Config: "metric:" + key + ":" + ptr[1:], Version: version}, src, obj.Env, want)
 		}
 		if err != nil {
-			fe = append(fe, formulaError(ptr, err))
+			fe = append(fe, rules.Problem(ptr, err))
 			return nil
 		}
 		return p
@@ -312,20 +312,6 @@ func isSplitField(f forms.Field) bool {
 		}
 	}
 	return user && pct
-}
-
-func formulaError(ptr string, err error) apperr.FieldError {
-	if fe, ok := rules.AsFormulaError(err); ok {
-		return apperr.FieldError{Pointer: ptr, Code: fe.Code, Message: fe.Message, Line: fe.Line, Column: fe.Column, Snippet: fe.Snippet, Hint: fe.Hint}
-	}
-	return apperr.FieldError{Pointer: ptr, Code: "formula_error", Message: err.Error()}
-}
-
-func didYouMean(name string, known []string) string {
-	if s := rules.Suggest(name, known); s != "" {
-		return "did you mean " + s + "?"
-	}
-	return ""
 }
 
 // location returns the tenant's time zone.
