@@ -91,6 +91,7 @@ func components() map[string]any {
 	objectDef := schemaDoc("object.schema.json", "Object_", defs)
 	pipelineDef := schemaDoc("pipeline.schema.json", "Pipeline_", defs)
 	metricDef := schemaDoc("metric.schema.json", "Metric_", defs)
+	planDef := schemaDoc("target_plan.schema.json", "TargetPlan_", defs)
 	num := map[string]any{"type": "number"}
 	nullable := func(t string) map[string]any { return map[string]any{"type": []string{t, "null"}} }
 	row := obj(map[string]any{"node": obj(map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"company", "team", "user"}}, "id": str, "name": str}),
@@ -151,6 +152,39 @@ func components() map[string]any {
 		"RecordList": listOf("Record"),
 		"RuleCheck": obj(map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"computed", "visibleIf", "requiredIf", "expression", "enterIf", "match"}},
 			"expression": str, "object": str, "field": str, "definition": ref("ObjectDefinition"), "sample": anyObj}, "kind", "expression"),
+		"TargetPlanDefinition": planDef,
+		"TargetPlan": obj(map[string]any{"key": str, "label": i18n, "version": integer, "status": map[string]any{"type": "string", "enum": []string{"draft", "published"}},
+			"publishedVersion": integer, "definition": ref("TargetPlanDefinition"), "updatedAt": instant, "updatedBy": str}),
+		"TargetPlanList":        listOf("TargetPlan"),
+		"TargetAllocateRequest": obj(map[string]any{"reason": str, "definition": ref("TargetPlanDefinition")}),
+		"TargetExplanation": obj(map[string]any{"rule": map[string]any{"type": "string", "enum": []string{"root", "formula", "equal", "locked", "floor", "cap", "frozen"}},
+			"formula": str, "inputs": map[string]any{"type": "object", "additionalProperties": obj(map[string]any{"value": num, "share": num})},
+			"weight": num, "share": num, "raw": num, "rounded": integer}),
+		"TargetTreeRow": obj(map[string]any{"key": str, "name": str, "kind": str, "depth": integer, "parent": str, "amount": integer, "annual": integer,
+			"months": arr(integer), "explain": ref("TargetExplanation"), "lock": integer, "floor": integer, "cap": integer,
+			"inputs": map[string]any{"type": "object", "additionalProperties": num}, "dims": arr(obj(map[string]any{"key": str, "amount": integer})),
+			"proposal": ref("TargetProposal"), "actual": integer, "attainment": num, "hasChildren": boolean}),
+		"TargetTree": obj(map[string]any{"plan": str, "version": integer, "level": str, "levels": arr(str), "metric": str, "unit": str, "scale": integer,
+			"period": obj(map[string]any{"key": str, "start": instant, "end": instant}), "node": ref("TargetTreeRow"), "children": arr(ref("TargetTreeRow")),
+			"path": arr(obj(map[string]any{"key": str, "name": str}))}),
+		"TargetHistory": obj(map[string]any{"items": arr(obj(map[string]any{"plan": str, "version": integer, "author": str, "at": instant, "reason": str,
+			"totals": map[string]any{"type": "object", "additionalProperties": integer}}))}),
+		"TargetNodeChange": obj(map[string]any{"key": str, "name": str, "old": integer, "new": integer, "delta": integer}),
+		"TargetDiff": obj(map[string]any{"from": anyObj, "to": anyObj, "definition": arr(obj(map[string]any{"path": str, "old": map[string]any{}, "new": map[string]any{}})),
+			"nodes": map[string]any{"type": "object", "additionalProperties": arr(ref("TargetNodeChange"))}}),
+		"TargetLockInput": obj(map[string]any{"node": str, "level": str, "amount": nullable("integer"), "reason": str, "dryRun": boolean}, "node", "amount"),
+		"TargetOutcome": obj(map[string]any{"dryRun": boolean, "plan": ref("TargetPlan"),
+			"changes": map[string]any{"type": "object", "additionalProperties": arr(ref("TargetNodeChange"))},
+			"totals":  map[string]any{"type": "object", "additionalProperties": integer}}),
+		"TargetProposalInput": obj(map[string]any{"node": str, "amounts": map[string]any{"type": "object", "additionalProperties": integer}, "note": str}, "node", "amounts"),
+		"TargetProposal": obj(map[string]any{"node": str, "amounts": map[string]any{"type": "object", "additionalProperties": integer}, "by": str, "at": str, "note": str,
+			"status": str, "allocated": map[string]any{"type": "object", "additionalProperties": integer}, "gap": map[string]any{"type": "object", "additionalProperties": integer}}),
+		"TargetProposalList":  listOf("TargetProposal"),
+		"TargetAcceptInput":   obj(map[string]any{"nodes": arr(str), "reason": str, "dryRun": boolean}, "nodes"),
+		"TargetRespreadInput": obj(map[string]any{"fromMonth": str, "reason": str, "dryRun": boolean}, "fromMonth"),
+		"TargetSuggestion": obj(map[string]any{"metric": str, "fiscalYear": integer, "history": arr(obj(map[string]any{"fiscalYear": integer, "actual": integer, "months": arr(integer)})),
+			"trendGrowth": nullable("number"), "marketGrowth": nullable("number"), "growth": num, "suggested": integer, "seasonality": arr(num),
+			"reasoning": arr(obj(map[string]any{"zh-CN": str, "en": str})), "granularity": integer, "hasHistory": boolean, "lastYearTotal": integer}),
 		"RuleCheckResult": obj(map[string]any{"ok": boolean, "type": str, "value": map[string]any{}, "reads": map[string]any{}, "errors": arr(fieldErr)}),
 	}
 	for k, v := range defs {

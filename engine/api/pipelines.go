@@ -76,18 +76,13 @@ func (s *Server) transition(c *gin.Context, r *request) error {
 	return nil
 }
 
-// calendar returns the tenant's calendar (time zone; fiscal years start in
-// January until tenants configure otherwise).
+// calendar returns the tenant's calendar (time zone and fiscal start month).
 func (s *Server) calendar(c *gin.Context, tenantName string) (period.Calendar, error) {
 	t, err := s.d.Tenants.Get(c.Request.Context(), tenantName)
 	if err != nil {
 		return period.Calendar{}, err
 	}
-	loc, err := time.LoadLocation(t.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	return period.Calendar{Location: loc, FiscalStartMonth: time.January}, nil
+	return t.Calendar(), nil
 }
 
 // periodParam parses ?period= in the tenant's calendar (default: the current quarter).

@@ -22,6 +22,7 @@ import (
 	"stride/engine/progress"
 	"stride/engine/records"
 	"stride/engine/store"
+	"stride/engine/targets"
 	"stride/engine/tenant"
 	"stride/engine/tracking"
 )
@@ -40,6 +41,8 @@ type Deps struct {
 	Pipelines *pipeline.Service
 	Tracker   *tracking.Tracker
 	Progress  *progress.Service
+	// Targets may be nil (then target plan routes are not served).
+	Targets *targets.Service
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.

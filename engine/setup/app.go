@@ -13,6 +13,7 @@ import (
 	"stride/engine/records"
 	"stride/engine/rules"
 	"stride/engine/store"
+	"stride/engine/targets"
 	"stride/engine/tenant"
 	"stride/engine/tracking"
 )
@@ -29,6 +30,7 @@ type App struct {
 	Pipelines *pipeline.Service
 	Tracker   *tracking.Tracker
 	Progress  *progress.Service
+	Targets   *targets.Service
 }
 
 // New wires the engine over st and declares the system collections.
@@ -50,11 +52,13 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	tr := tracking.New(objs, reg)
 	tr.Async = true // the server projects in the background; progress reads Sync first
 	reg.AddCollections(tr.Collections()...)
+	tgts := targets.New(tr, eng, reg)
+	reg.AddCollections(tgts.Collections()...)
 	recs := records.NewService(objs)
 	pipes.Attach(recs)
 	recs.Use(tr.Hook())
 	return &App{Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
-		Pipelines: pipes, Tracker: tr, Progress: progress.New(tr, pipes)}, nil
+		Pipelines: pipes, Tracker: tr, Progress: progress.New(tr, pipes), Targets: tgts}, nil
 }
 
 // Shutdown releases what this instance holds (the tracking projector leases)

@@ -19,11 +19,14 @@ const collTenants = "tenants"
 
 // Tenant is a customer's space.
 type Tenant struct {
-	Name        string    `json:"name"`
-	DisplayName string    `json:"displayName"`
-	Locale      string    `json:"locale"`
-	TimeZone    string    `json:"timeZone"`
-	CreatedAt   time.Time `json:"createdAt"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+	Locale      string `json:"locale"`
+	TimeZone    string `json:"timeZone"`
+	// FiscalStartMonth is the month (1–12) the fiscal year starts in; 0
+	// means January. Targets, progress periods and quarters follow it.
+	FiscalStartMonth int       `json:"fiscalStartMonth,omitempty"`
+	CreatedAt        time.Time `json:"createdAt"`
 }
 
 // Registry opens tenant databases and declares their collections once per process.
@@ -114,6 +117,7 @@ func (r *Registry) Get(ctx context.Context, name string) (Tenant, error) {
 	t.DisplayName, _ = d["displayName"].(string)
 	t.Locale, _ = d["locale"].(string)
 	t.TimeZone, _ = d["timeZone"].(string)
+	t.FiscalStartMonth = int(store.Int(d["fiscalStartMonth"]))
 	if s, ok := d["createdAt"].(string); ok {
 		t.CreatedAt, _ = period.ParseInstant(s)
 	}
@@ -137,6 +141,9 @@ func (r *Registry) Create(ctx context.Context, t Tenant) (store.DB, error) {
 	if _, err := time.LoadLocation(t.TimeZone); err != nil {
 		return nil, apperr.Invalid("invalid time zone", apperr.FieldError{Pointer: "/timeZone", Code: "time_zone", Message: err.Error()})
 	}
+	if t.FiscalStartMonth < 0 || t.FiscalStartMonth > 12 {
+		return nil, apperr.Invalid("invalid fiscal start month", apperr.FieldError{Pointer: "/fiscalStartMonth", Code: "range", Message: "a month from 1 to 12"})
+	}
 	sys, err := r.System(ctx)
 	if err != nil {
 		return nil, err
@@ -150,7 +157,7 @@ func (r *Registry) Create(ctx context.Context, t Tenant) (store.DB, error) {
 	}
 	_, err = sys.Insert(ctx, collTenants, store.Doc{
 		store.KeyID: t.Name, "displayName": t.DisplayName, "locale": t.Locale,
-		"timeZone": t.TimeZone, "createdAt": period.FormatInstant(time.Now()),
+		"timeZone": t.TimeZone, "fiscalStartMonth": int64(t.FiscalStartMonth), "createdAt": period.FormatInstant(time.Now()),
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		return nil, apperr.Conflict("tenant_exists", "tenant %q already exists", t.Name)
@@ -173,4 +180,18 @@ func (r *Registry) List(ctx context.Context) ([]string, error) {
 		return nil
 	})
 	return names, err
+}
+
+// Calendar returns the tenant's calendar: its time zone (UTC if the stored
+// zone no longer loads) and fiscal start month (January by default).
+func (t Tenant) Calendar() period.Calendar {
+	loc, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	m := time.January
+	if t.FiscalStartMonth >= 1 && t.FiscalStartMonth <= 12 {
+		m = time.Month(t.FiscalStartMonth)
+	}
+	return period.Calendar{Location: loc, FiscalStartMonth: m}
 }
