@@ -150,6 +150,15 @@ func serve() error {
 	if err != nil {
 		return fmt.Errorf("first-start setup: %w", err)
 	}
+	if boot.Created && os.Getenv("STRIDE_DEMO_ORG") != "off" {
+		pw := boot.Password
+		if pw == "" {
+			pw = os.Getenv("STRIDE_ADMIN_PASSWORD")
+		}
+		if err := setup.SeedDemoOrg(ctx, a, pw); err != nil {
+			return fmt.Errorf("first-start demo org: %w", err)
+		}
+	}
 	if err := a.Background(ctx); err != nil {
 		return err
 	}
@@ -217,8 +226,10 @@ func announce(addr, backend string, boot setup.Result) {
 	case boot.Created && boot.Password != "":
 		fmt.Printf("  First start: log in to tenant %q as user \"admin\" with password: %s\n", setup.DemoTenant, boot.Password)
 		fmt.Println("  (shown only now; change it later with: stride passwd demo admin)")
+		fmt.Printf("  Demo org: manager mgr.east and reps %s share that password\n", strings.Join(setup.DemoUsers[1:], ", "))
 	case boot.Created:
 		fmt.Printf("  First start: log in to tenant %q as user \"admin\" with the password in STRIDE_ADMIN_PASSWORD\n", setup.DemoTenant)
+		fmt.Printf("  Demo org: manager mgr.east and reps %s share that password\n", strings.Join(setup.DemoUsers[1:], ", "))
 	default:
 		fmt.Printf("  Log in to tenant %q as \"admin\" (forgot the password? stride passwd demo admin)\n", setup.DemoTenant)
 	}

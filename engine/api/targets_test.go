@@ -141,6 +141,13 @@ func TestTargetPlanLifecycle(t *testing.T) {
 	if got := num(m.body["node"].(map[string]any)["amount"]); got != 143_000_000 {
 		t.Fatalf("March %d", got)
 	}
+	// Without a node, each sees the highest node they may: a manager their region.
+	if k := e.do("GET", base+"/tree", o.mgrTok, nil).must(t, 200).body["node"].(map[string]any)["key"]; k != "team:"+o.east {
+		t.Fatalf("manager's default node %v", k)
+	}
+	if k := e.do("GET", base+"/tree", o.a1Tok, nil).must(t, 200).body["node"].(map[string]any)["key"]; k != "user:"+o.a1 {
+		t.Fatalf("rep's default node %v", k)
+	}
 	// Visibility: a rep sees their own node, not the region's.
 	e.do("GET", base+"/tree?node=team:"+o.east, o.a1Tok, nil).must(t, 404)
 	e.do("GET", base+"/tree?node=user:"+o.a1, o.a1Tok, nil).must(t, 200)

@@ -242,9 +242,16 @@ func (s *Service) tree2(ctx context.Context, db store.DB, tenantName string, p *
 			return nil, apperr.Invalid("bad period", apperr.FieldError{Pointer: "/query/period", Code: "period", Message: err.Error()})
 		}
 	}
+	see, err := s.visible(ctx, db, p)
+	if err != nil {
+		return nil, err
+	}
 	nodeKey := q.Node
 	if nodeKey == "" {
-		nodeKey = d.root()
+		nodeKey, err = s.defaultNode(src, d.root(), see)
+		if err != nil {
+			return nil, err
+		}
 	}
 	n, err := src(nodeKey)
 	if err != nil {
@@ -252,10 +259,6 @@ func (s *Service) tree2(ctx context.Context, db store.DB, tenantName string, p *
 	}
 	if n == nil {
 		return nil, apperr.NotFound("%s is not a node of target plan %q", nodeKey, d.Key)
-	}
-	see, err := s.visible(ctx, db, p)
-	if err != nil {
-		return nil, err
 	}
 	if !see(nodeKey) {
 		return nil, apperr.NotFound("%s is not a node of target plan %q", nodeKey, d.Key)
@@ -336,6 +339,27 @@ func (s *Service) tree2(ctx context.Context, db store.DB, tenantName string, p *
 		k = a.Parent
 	}
 	return t, nil
+}
+
+// defaultNode is the highest node p may see, breadth first from the root:
+// the root for admins, a manager's region, a rep's own node.
+func (s *Service) defaultNode(src nodeSource, root string, see func(string) bool) (string, error) {
+	queue := []string{root}
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		if see(k) {
+			return k, nil
+		}
+		a, err := src(k)
+		if err != nil {
+			return "", err
+		}
+		if a != nil {
+			queue = append(queue, a.Children...)
+		}
+	}
+	return root, nil // nothing visible: the root, which answers 404
 }
 
 // actualOf is a node's actual of the metric over a period.
