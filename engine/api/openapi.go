@@ -95,8 +95,9 @@ func components() map[string]any {
 	num := map[string]any{"type": "number"}
 	nullable := func(t string) map[string]any { return map[string]any{"type": []string{t, "null"}} }
 	row := obj(map[string]any{"node": obj(map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"company", "team", "user"}}, "id": str, "name": str}),
-		"target": nullable("integer"), "actual": integer, "count": integer, "attainment": nullable("number"), "expected": nullable("integer"),
-		"pacing": nullable("number"), "forecast": obj(map[string]any{"runRate": nullable("integer"), "weighted": nullable("integer")}), "gap": nullable("integer")})
+		"target": nullable("integer"), "actual": nullable("integer"), "reason": str, "count": integer, "attainment": nullable("number"), "expected": nullable("integer"),
+		"pacing": nullable("number"), "forecast": obj(map[string]any{"runRate": nullable("integer"), "weighted": nullable("integer")}), "gap": nullable("integer"),
+		"plan": obj(map[string]any{"key": str, "version": integer})})
 	cell := obj(map[string]any{"sum": integer, "count": integer})
 	fieldErr := obj(map[string]any{"pointer": str, "code": str, "message": str, "line": integer, "column": integer, "snippet": str, "hint": str}, "pointer", "code", "message")
 	user := obj(map[string]any{"id": str, "username": str, "displayName": str, "roles": arr(str), "disabled": boolean, "createdAt": instant, "updatedAt": instant, "version": integer})
@@ -127,11 +128,15 @@ func components() map[string]any {
 		"PipelineDefinition": pipelineDef,
 		"MetricDefinition":   metricDef,
 		"ProgressRow":        row,
-		"Progress": obj(map[string]any{"metric": obj(map[string]any{"key": str, "label": i18n, "unit": str, "scale": integer}),
+		"Progress": obj(map[string]any{"metric": obj(map[string]any{"key": str, "label": i18n, "unit": str, "scale": integer,
+			"dim": str, "level": str, "derived": boolean, "formula": str}),
 			"period": obj(map[string]any{"key": str, "start": instant, "end": instant, "elapsed": num}),
 			"node":   ref("ProgressRow"), "children": arr(ref("ProgressRow"))}),
 		"ShareList": obj(map[string]any{"items": arr(obj(map[string]any{"object": str, "recordId": str, "owner": str, "day": str,
-			"sum": integer, "count": integer, "split": boolean}))}),
+			"sum": integer, "count": integer, "split": boolean})),
+			"derived": obj(map[string]any{"formula": str, "value": nullable("integer"), "float": nullable("number"), "reason": str,
+				"inputs": arr(obj(map[string]any{"name": str, "metric": str, "period": str, "unit": str,
+					"value": nullable("number"), "stored": nullable("integer"), "reason": str}))})}),
 		"ReconcileRequest": obj(map[string]any{"repair": boolean}),
 		"ReconcileReport": obj(map[string]any{"metrics": integer, "records": integer, "buckets": integer, "repaired": boolean,
 			"drift": arr(obj(map[string]any{"metric": str, "owner": str, "day": str, "stored": cell, "expected": cell}))}),

@@ -126,6 +126,21 @@ func TestTargetPlanLifecycle(t *testing.T) {
 		tr = e.do("GET", base+"/tree?period="+per+"&node=team:"+o.east, e.admin, nil).must(t, 200)
 		sumChildren(t, tr)
 	}
+	// Progress takes its targets from the version in force.
+	pg := e.do("GET", "/api/v1/progress?metric=won_revenue&period=2026&node=team:"+o.east, e.admin, nil).must(t, 200)
+	if n := pg.body["node"].(map[string]any); num(n["target"]) != 600_000_000 || n["attainment"] == nil || n["expected"] == nil {
+		t.Fatalf("progress target: %s", pg.raw)
+	}
+	for _, c := range pg.body["children"].([]any) {
+		c := c.(map[string]any)
+		if c["node"].(map[string]any)["id"] == o.a1 && num(c["target"]) != 480_000_000 {
+			t.Fatalf("a1's progress target: %v", c)
+		}
+	}
+	pq := e.do("GET", "/api/v1/progress?metric=won_revenue&period=2026-Q3&node=team:"+o.east+"&level=stretch", e.admin, nil).must(t, 200)
+	if pq.body["node"].(map[string]any)["target"] == nil {
+		t.Fatalf("stretch target for a quarter: %s", pq.raw)
+	}
 	// Reps under east by history.share (depth 2): a1 4/5, a2 1/5 of 600,000,000.
 	tr := e.do("GET", base+"/tree?node=team:"+o.east, o.mgrTok, nil).must(t, 200)
 	reps := map[string]int64{}

@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"stride/engine/apperr"
 	"stride/engine/config"
+	"stride/engine/progress"
 	"stride/engine/store"
 	"stride/engine/tracking"
 )
@@ -40,13 +42,15 @@ func (s *Server) trackingRoutes() []route {
 	rs := s.configRoutes("/api/v1/metrics", "metrics", "metric", "MetricDefinition",
 		func() configService { return metricDocs{s.d.Tracker} }, nil)
 	nodeQ := []param{{"metric", "metric key"}, {"period", "period key, e.g. 2026-Q4 (default: this quarter)"},
-		{"node", "company, team:<id> or user:<id> (default: the caller's own)"}}
+		{"node", "company, team:<id> or user:<id> (default: the caller's own)"},
+		{"dim", "a value of the metric's dimension: answer for that value only (e.g. dim=channel_a)"}}
+	progressQ := append(slices.Clone(nodeQ), param{"level", "target level: target (default), floor or stretch"})
 	return append(rs,
 		route{method: "GET", path: "/api/v1/progress", tag: "progress",
 			summary: "Progress of a metric for an org node and its children: actual, forecast (targets once plans exist)",
-			access:  recordReader, resp: "Progress", status: 200, query: nodeQ, handle: s.progress},
+			access:  recordReader, resp: "Progress", status: 200, query: progressQ, handle: s.progress},
 		route{method: "GET", path: "/api/v1/progress/records", tag: "progress",
-			summary: "The records (and split shares) behind a progress actual",
+			summary: "The records (and split shares) behind a progress actual; for a derived metric, its formula's inputs",
 			access:  recordReader, resp: "ShareList", status: 200, query: nodeQ, handle: s.progressRecords},
 		route{method: "POST", path: "/api/v1/reconcile", tag: "progress",
 			summary: "Recompute rollups from records and report drift (repair on request)",
@@ -72,7 +76,8 @@ func (s *Server) progress(c *gin.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.d.Progress.Progress(c.Request.Context(), r.db, r.p.Tenant, r.p, m, per, c.Query("node"), time.Now())
+	res, err := s.d.Progress.Query(c.Request.Context(), r.db, r.p.Tenant, r.p, progress.Query{Metric: m, Period: per,
+		Node: c.Query("node"), Dim: c.Query("dim"), Level: c.Query("level"), Now: time.Now()})
 	if err != nil {
 		return err
 	}
@@ -89,11 +94,13 @@ func (s *Server) progressRecords(c *gin.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.d.Progress.Records(c.Request.Context(), r.db, r.p.Tenant, r.p, m, per, c.Query("node"))
+	d, err := s.d.Progress.Records(c.Request.Context(), r.db, r.p.Tenant, r.p, progress.Query{Metric: m, Period: per,
+		Node: c.Query("node"), Dim: c.Query("dim")})
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"items": nonNil(items)})
+	d.Items = nonNil(d.Items)
+	c.JSON(http.StatusOK, d)
 	return nil
 }
 

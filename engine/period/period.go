@@ -350,3 +350,66 @@ func floorDiv(a, b int) int {
 	}
 	return q
 }
+
+// Previous returns the period of the same grain just before p (the month
+// before, the fiscal quarter before, …), for growth over the previous period.
+func (p Period) Previous() Period {
+	switch p.Grain {
+	case Year:
+		return p.shifted(-1, 0, 0)
+	case Quarter:
+		return p.shifted(0, -3, 0)
+	case Month:
+		return p.shifted(0, -1, 0)
+	case Week:
+		return p.shifted(0, 0, -7)
+	}
+	return p.shifted(0, 0, -1)
+}
+
+// YearBefore returns the same period a year earlier, for year-over-year
+// comparisons: the same month, quarter, fiscal year or day of the previous
+// year, and for an ISO week the week 52 weeks earlier (same weekdays).
+func (p Period) YearBefore() Period {
+	if p.Grain == Week {
+		return p.shifted(0, 0, -364)
+	}
+	return p.shifted(-1, 0, 0)
+}
+
+// shifted moves p's bounds by years, months and days (in p's zone) and
+// renames it.
+func (p Period) shifted(y, m, d int) Period {
+	q := Period{Grain: p.Grain, Start: p.Start.AddDate(y, m, d), End: p.End.AddDate(y, m, d)}
+	if p.Grain == Day {
+		q.End = q.Start.AddDate(0, 0, 1) // 29 February of a leap year → 1 March
+	}
+	switch p.Grain {
+	case Year:
+		q.Key = fmt.Sprintf("%04d", atoiPrefix(p.Key)+y)
+	case Quarter:
+		fy, n := atoiPrefix(p.Key), int(p.Key[len(p.Key)-1]-'0')
+		n += y*4 + m/3
+		for n < 1 {
+			n += 4
+			fy--
+		}
+		q.Key = fmt.Sprintf("%04d-Q%d", fy, n)
+	case Month:
+		q.Key = q.Start.Format("2006-01")
+	case Week:
+		wy, w := q.Start.ISOWeek()
+		q.Key = fmt.Sprintf("%04d-W%02d", wy, w)
+	default:
+		q.Key = q.Start.Format(DateLayout)
+	}
+	return q
+}
+
+func atoiPrefix(key string) int {
+	n := 0
+	for i := 0; i < len(key) && i < 4; i++ {
+		n = n*10 + int(key[i]-'0')
+	}
+	return n
+}

@@ -305,3 +305,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestPreviousAndYearBefore: growth and year-over-year periods keep the
+// grain, cross year ends and fiscal years, and keep keys consistent with
+// Parse.
+func TestPreviousAndYearBefore(t *testing.T) {
+	april := Calendar{FiscalStartMonth: time.April, Location: shanghai}
+	cal := Calendar{Location: shanghai}
+	cases := []struct {
+		cal            Calendar
+		key            string
+		prev, lastYear string
+	}{
+		{cal, "2026-01", "2025-12", "2025-01"},
+		{cal, "2026-Q1", "2025-Q4", "2025-Q1"},
+		{april, "2026-Q1", "2025-Q4", "2025-Q1"}, // fiscal: April–June 2026 → January–March 2026
+		{cal, "2026", "2025", "2025"},
+		{cal, "2026-W01", "2025-W52", "2025-W01"},
+		{cal, "2024-03-01", "2024-02-29", "2023-03-01"},
+	}
+	for _, c := range cases {
+		p, err := c.cal.Parse(c.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, got := range map[string]Period{c.prev: p.Previous(), c.lastYear: p.YearBefore()} {
+			want, err := c.cal.Parse(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Key != want.Key || !got.Start.Equal(want.Start) || !got.End.Equal(want.End) || got.Grain != want.Grain {
+				t.Errorf("%s: got %s [%v, %v), want %s [%v, %v)", c.key, got.Key, got.Start, got.End, want.Key, want.Start, want.End)
+			}
+		}
+	}
+}

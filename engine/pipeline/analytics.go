@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -63,10 +64,14 @@ type StuckRecord struct {
 	SLADays int     `json:"slaDays"`
 }
 
-// scan streams the live records governed by pipeline c (those whose meta
-// names it) that vis allows.
-func (s *Service) scan(ctx context.Context, db store.DB, c *Compiled, vis auth.Visibility, fn func(store.Doc) error) error {
-	where := []store.Cond{{Field: "deleted", Op: store.Eq, Value: false}, {Field: "meta." + MetaPipeline, Op: store.Eq, Value: c.Key}}
+// scan streams the live records governed by pipeline c that vis allows:
+// those whose meta names it, and those created before any pipeline was
+// published and never moved since (no pipeline in their meta) that c would
+// govern now. The latter get a one-entry history — their current stage,
+// entered at creation — so the funnel counts them and stuck-deal detection
+// times them, as Transition will when they first move.
+func (s *Service) scan(ctx context.Context, db store.DB, tenant string, c *Compiled, vis auth.Visibility, fn func(store.Doc) error) error {
+	where := []store.Cond{{Field: "deleted", Op: store.Eq, Value: false}}
 	if !vis.All {
 		owners := make([]any, len(vis.Owners))
 		for i, o := range vis.Owners {
@@ -78,7 +83,33 @@ func (s *Service) scan(ctx context.Context, db store.DB, c *Compiled, vis auth.V
 		if owner, _ := d["owner"].(string); !vis.Allows(owner) {
 			return nil
 		}
-		return fn(d)
+		meta, _ := d["meta"].(map[string]any)
+		switch key, _ := meta[MetaPipeline].(string); {
+		case key == c.Key:
+			return fn(d)
+		case key != "":
+			return nil // another pipeline's
+		}
+		data, _ := d["data"].(map[string]any)
+		gov, err := s.ForRecord(ctx, db, tenant, c.Object, data)
+		if err != nil || gov == nil || gov.Key != c.Key {
+			return nil
+		}
+		stage, _ := data[c.StageField].(string)
+		created, _ := d["createdAt"].(string)
+		owner, _ := d["owner"].(string)
+		if stage == "" || created == "" {
+			return nil
+		}
+		implicit := maps.Clone(d)
+		m := maps.Clone(meta)
+		if m == nil {
+			m = map[string]any{}
+		}
+		m[MetaPipeline] = c.Key
+		m[MetaHistory] = []any{map[string]any{"stage": stage, "enteredAt": created, "exitedAt": nil, "by": owner}}
+		implicit["meta"] = m
+		return fn(implicit)
 	})
 	if err != nil {
 		return fmt.Errorf("scan %s records: %w", c.Object, err)
@@ -102,7 +133,7 @@ func (s *Service) Funnel(ctx context.Context, db store.DB, tenant, key string, f
 	entered, converted := make([]int, n), make([]int, n)
 	days := make([][]float64, n)
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
-	err = s.scan(ctx, db, c, vis, func(d store.Doc) error {
+	err = s.scan(ctx, db, tenant, c, vis, func(d store.Doc) error {
 		meta, _ := d["meta"].(map[string]any)
 		hist := History(meta)
 		for i, st := range c.Stages {
@@ -168,7 +199,7 @@ func (s *Service) Stuck(ctx context.Context, db store.DB, tenant, key string, no
 		return nil, err
 	}
 	out := []StuckRecord{}
-	err = s.scan(ctx, db, c, vis, func(d store.Doc) error {
+	err = s.scan(ctx, db, tenant, c, vis, func(d store.Doc) error {
 		data, _ := d["data"].(map[string]any)
 		cur, _ := data[c.StageField].(string)
 		st, _, ok := c.Stage(cur)

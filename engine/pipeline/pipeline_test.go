@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -626,5 +627,47 @@ func TestGuardRuntimeError(t *testing.T) {
 	ae := problem(t, err, pipeline.CodeGuardError, "/to guard_error")
 	if !strings.Contains(ae.Message, "stage Qualified could not be evaluated") {
 		t.Fatalf("message: %s", ae.Message)
+	}
+}
+
+// TestRecordsOlderThanThePipeline: a record created before its pipeline was
+// published and never moved since has no stage history, yet it is in the
+// pipeline — the funnel counts it as entering its current stage at creation
+// and stuck-deal detection times it from then.
+func TestRecordsOlderThanThePipeline(t *testing.T) {
+	e := newEnv(t)
+	old := e.deal(t, map[string]any{"customer": "ACME", "stage": "lead"})
+	if old.Meta[pipeline.MetaHistory] != nil || old.Meta[pipeline.MetaPipeline] != nil {
+		t.Fatalf("history without a pipeline: %v", old.Meta)
+	}
+	e.publish(t, "sales", salesJSON)
+	created, err := time.Parse(time.RFC3339Nano, old.CreatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := func() int {
+		f, err := e.svc.Funnel(e.ctx, e.db, "demo", "sales", created.Add(-time.Hour), created.Add(time.Hour), auth.Visibility{All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Stages[0].Entered
+	}
+	// Lead's SLA is 7 days: stuck after 8, not after 6.
+	for days, want := range map[int]bool{6: false, 8: true} {
+		stuck, err := e.svc.Stuck(e.ctx, e.db, "demo", "sales", created.AddDate(0, 0, days), auth.Visibility{All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(stuck, func(s pipeline.StuckRecord) bool { return s.ID == old.ID })
+		if (i >= 0) != want || (want && !stuck[i].EnteredAt.Equal(created)) {
+			t.Fatalf("after %d days: %+v", days, stuck)
+		}
+	}
+	with := entered()
+	if err := e.app.Records.Delete(e.ctx, e.db, e.admin, "deal", old.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if without := entered(); with != without+1 {
+		t.Fatalf("funnel counts the older record: %d with it, %d without", with, without)
 	}
 }

@@ -57,8 +57,10 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	recs := records.NewService(objs)
 	pipes.Attach(recs)
 	recs.Use(tr.Hook())
+	prog := progress.New(tr, pipes)
+	prog.SetTargets(tgts)
 	return &App{Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
-		Pipelines: pipes, Tracker: tr, Progress: progress.New(tr, pipes), Targets: tgts}, nil
+		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts}, nil
 }
 
 // Shutdown releases what this instance holds (the tracking projector leases)

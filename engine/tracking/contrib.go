@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -91,19 +92,38 @@ func Contributions(m *Metric, obj *objects.Compiled, rec *records.Record, tz *ti
 			return nil, err
 		}
 	}
+	var out []Contribution
 	if len(shares) == 0 {
 		if owner == "" {
 			return nil, nil
 		}
-		return []Contribution{{Key{m.Key, owner, day}, Cell{value, 1}}}, nil
+		out = []Contribution{{Key{m.Key, owner, day}, Cell{value, 1}}}
+	} else {
+		amounts := allocate(value, shares)
+		out = make([]Contribution, 0, len(shares))
+		for i, s := range shares {
+			out = append(out, Contribution{Key{m.Key, s.user, day}, Cell{amounts[i], 1}})
+		}
 	}
-	amounts := allocate(value, shares)
-	out := make([]Contribution, 0, len(shares))
-	for i, s := range shares {
-		out = append(out, Contribution{Key{m.Key, s.user, day}, Cell{amounts[i], 1}})
+	// A dimension repeats each contribution in the cell of the record's
+	// value, so a breakdown reads like any other metric.
+	if v, _ := rec.Data[m.Dimension].(string); m.Dimension != "" && v != "" {
+		dk := DimensionKey(m.Key, v)
+		for _, c := range out[:len(out):len(out)] {
+			c.Metric = dk
+			out = append(out, c)
+		}
 	}
 	return out, nil
 }
+
+// DimensionKey is the metric key of a dimension value's cells:
+// "<metric>@<value>", with '%' and '|' (the rollup id separator) escaped.
+func DimensionKey(metric, value string) string {
+	return metric + "@" + dimEscaper.Replace(value)
+}
+
+var dimEscaper = strings.NewReplacer("%", "%25", "|", "%7C")
 
 // scaled rounds a formula value half-even to the metric's stored unit.
 func scaled(x float64, m *Metric) (int64, error) {

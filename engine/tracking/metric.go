@@ -50,6 +50,12 @@ type Metric struct {
 	OwnerField string
 	SplitField string
 	Definition map[string]any
+	// Derived is the formula of a derived metric (nil: a tracked metric).
+	// A derived metric has no object, no rollups and no records of its own.
+	Derived *Derived
+	// Dimension is a string field of the object: the metric's rollups also
+	// keep cells per value of it, under DimensionKey(key, value).
+	Dimension string
 }
 
 // Tracker is the tracking service. One per process.
@@ -154,8 +160,10 @@ func (t *Tracker) Check(ctx context.Context, db store.DB, tenant string, def map
 	return fe
 }
 
-// Metric returns the compiled published version of a metric.
+// Metric returns the compiled published version of a metric. A dimension
+// key (DimensionKey) returns its metric.
 func (t *Tracker) Metric(ctx context.Context, db store.DB, tenant, key string) (*Metric, error) {
+	key, _, _ = strings.Cut(key, "@")
 	v, err := t.metrics.PublishedVersion(ctx, db, key)
 	if err != nil {
 		return nil, err
@@ -180,8 +188,25 @@ func (t *Tracker) metricVersion(ctx context.Context, db store.DB, tenant, key st
 	return m, nil
 }
 
-// Published returns every published metric, by key.
+// Published returns every published tracked metric (the ones with rollups),
+// by key. Derived metrics are left out: they have nothing to project,
+// rebuild or reconcile.
 func (t *Tracker) Published(ctx context.Context, db store.DB, tenant string) ([]*Metric, error) {
+	all, err := t.PublishedAll(ctx, db, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0:0]
+	for _, m := range all {
+		if m.Derived == nil {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// PublishedAll returns every published metric, tracked and derived, by key.
+func (t *Tracker) PublishedAll(ctx context.Context, db store.DB, tenant string) ([]*Metric, error) {
 	docs, err := t.metrics.PublishedVersions(ctx, db) // by key, cached
 	if err != nil {
 		return nil, err
@@ -221,14 +246,38 @@ func (t *Tracker) compile(ctx context.Context, db store.DB, tenant, key string, 
 		return nil, fe
 	}
 	m := &Metric{Key: key, Version: version, Definition: def, Precision: 2}
-	m.Object, _ = def["object"].(string)
-	m.DateField, _ = def["dateField"].(string)
-	m.OwnerField, _ = def["ownerField"].(string)
-	m.SplitField, _ = def["splitField"].(string)
 	m.Unit, _ = def["unit"].(string)
 	if p, ok := def["precision"]; ok {
 		m.Precision = int(store.Int(p))
 	}
+	if _, ok := def["derived"]; ok {
+		switch m.Unit {
+		case "":
+			m.Unit = UnitNumber
+		case UnitMoney:
+			m.Precision = 2
+		case UnitCount:
+			m.Precision = 0
+		case UnitPercent:
+			if _, ok := def["precision"]; !ok {
+				m.Precision = 4
+			}
+		}
+		m.Scale = int64(math.Pow10(m.Precision))
+		if fe := t.compileDerived(ctx, db, tenant, key, version, def, m); len(fe) > 0 {
+			return nil, fe
+		}
+		return m, nil
+	}
+	if m.Unit == UnitPercent || m.Unit == UnitCount {
+		fe = append(fe, apperr.FieldError{Pointer: "/unit", Code: "invalid",
+			Message: "percent and count are units of derived metrics; a tracked metric is money or number"})
+	}
+	m.Object, _ = def["object"].(string)
+	m.DateField, _ = def["dateField"].(string)
+	m.OwnerField, _ = def["ownerField"].(string)
+	m.SplitField, _ = def["splitField"].(string)
+	m.Dimension, _ = def["dimension"].(string)
 	obj, err := t.objects.Published(ctx, db, tenant, m.Object)
 	if err != nil {
 		msg := "the object does not exist or is not published"
@@ -250,6 +299,11 @@ func (t *Tracker) compile(ctx context.Context, db store.DB, tenant, key string, 
 	}
 	if f, ok := obj.Fields[m.OwnerField]; m.OwnerField != "owner" && (!ok || f.Type != forms.TypeString) {
 		unknown("/ownerField", m.OwnerField, "a string field (or owner)")
+	}
+	if m.Dimension != "" {
+		if f, ok := obj.Fields[m.Dimension]; !ok || f.Type != forms.TypeString {
+			unknown("/dimension", m.Dimension, "a string field")
+		}
 	}
 	if m.SplitField != "" {
 		if f, ok := obj.Fields[m.SplitField]; !ok || !isSplitField(f) {

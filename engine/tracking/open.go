@@ -62,7 +62,7 @@ func (t *Tracker) OpenWeighted(ctx context.Context, db store.DB, tenant, metricK
 			return nil // a record whose formulas fail contributes nothing, as in the rollups
 		}
 		for _, c := range cs {
-			if c.Day >= from && c.Day <= to && credit(c.Owner, c.Day) {
+			if c.Metric == metricKey && c.Day >= from && c.Day <= to && credit(c.Owner, c.Day) {
 				total += float64(c.Sum) * w
 			}
 		}

@@ -197,6 +197,7 @@ func (t *Tracker) TeamRecords(ctx context.Context, db store.DB, tenant, metric, 
 
 // Records lists the records (and split shares) behind Actual for the owners
 // and days from..to, by day then record. It scans the object's records.
+// metric may be a dimension key (DimensionKey).
 func (t *Tracker) Records(ctx context.Context, db store.DB, tenant, metric string, owners []string, from, to string) ([]Share, error) {
 	if err := checkRange(from, to); err != nil {
 		return nil, err
@@ -223,9 +224,15 @@ func (t *Tracker) Records(ctx context.Context, db store.DB, tenant, metric strin
 		if err != nil {
 			return nil
 		}
+		n := 0 // shares of this metric key (a dimension adds its own)
 		for _, c := range cs {
-			if want[c.Owner] && c.Day >= from && c.Day <= to {
-				out = append(out, Share{Object: m.Object, RecordID: rec.ID, Owner: c.Owner, Day: c.Day, Sum: c.Sum, Count: c.Count, Split: len(cs) > 1})
+			if c.Metric == metric {
+				n++
+			}
+		}
+		for _, c := range cs {
+			if c.Metric == metric && want[c.Owner] && c.Day >= from && c.Day <= to {
+				out = append(out, Share{Object: m.Object, RecordID: rec.ID, Owner: c.Owner, Day: c.Day, Sum: c.Sum, Count: c.Count, Split: n > 1})
 			}
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"stride/engine/records"
 	"stride/engine/store"
@@ -58,8 +59,8 @@ func (t *Tracker) Rebuild(ctx context.Context, db store.DB, tenant, metricKey st
 			return err
 		}
 		m, err := t.Metric(ctx, db, tenant, metricKey)
-		if err != nil {
-			return err
+		if err != nil || m.Derived != nil {
+			return err // a derived metric has no rollups to rebuild
 		}
 		_, err = p.recompute([]*Metric{m}, true)
 		return err
@@ -123,7 +124,7 @@ func (p *projector) recompute(ms []*Metric, repair bool) (Report, error) {
 	// Compare with the stored buckets of these metrics.
 	stored := map[string]store.Doc{}
 	err := p.db.Scan(p.ctx, collRollup, store.Query{}, func(d store.Doc) error {
-		if m, _ := d["metric"].(string); keys[m] {
+		if m, _ := d["metric"].(string); keys[baseKey(m)] {
 			stored[store.ID(d)] = d
 		}
 		return nil
@@ -197,6 +198,12 @@ func (p *projector) recompute(ms []*Metric, repair bool) (Report, error) {
 	return rep, nil
 }
 
+// baseKey is the metric of a metric or dimension key.
+func baseKey(key string) string {
+	k, _, _ := strings.Cut(key, "@")
+	return k
+}
+
 func splitBucketID(id string) (metric, owner, month string) {
 	// metric keys hold no '|'; months are the last 7 characters.
 	for i := 0; i < len(id); i++ {
@@ -258,7 +265,7 @@ func (p *projector) rewriteApplied(byObject map[string][]*Metric, keys map[strin
 			cur := contribsFrom(d["contrib"])
 			var next []Contribution
 			for _, c := range cur {
-				if !keys[c.Metric] {
+				if !keys[baseKey(c.Metric)] {
 					next = append(next, c)
 				}
 			}

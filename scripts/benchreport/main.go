@@ -29,6 +29,12 @@ var ratios = []ratio{
 		"one POST /api/v1/records/customer (auth, JSON, schema validation, computed fields, insert) against one bare Insert of the same document into the same SQLite store"},
 	{"deal write with 3 metrics vs the foundation's record create", "BenchmarkDealCreateHTTPTracked", "BenchmarkRecordCreateHTTP", 2,
 		"POST /api/v1/records/deal with the demo pipeline and three metrics over deals, projection drained, against the customer create above"},
+	{"progress, company node (50 team rows): 1M records vs 10k (flat)", "BenchmarkProgress/records=1M/company", "BenchmarkProgress/records=10k/company", 2,
+		"the same progress call over rollups of 100× more records (1,000 reps in 50 teams, one quarter); flat means the cost follows the org, not the records"},
+	{"progress, team node (20 member rows): 1M records vs 10k (flat)", "BenchmarkProgress/records=1M/team", "BenchmarkProgress/records=10k/team", 2,
+		"as above for one team of 20"},
+	{"progress from rollups vs scanning the records (company, 10k records)", "BenchmarkProgress/records=10k/company", "BenchmarkProgressScan/records=10k/company", 1,
+		"the company answer from rollups against summing every record's contributions; scanning grows with the records (×100 at 1M), rollups do not"},
 	{"formula through engine/rules vs bare expr.Run", "BenchmarkEngineRun", "BenchmarkBareExprRun", 1.5,
 		"a cached, bounded program with a map env against expr.Run with a prebuilt env"},
 }
