@@ -121,4 +121,3 @@ func SeedDemoOrg(ctx context.Context, a *App, password string) error {
 	}
 	return nil
 }
-
