@@ -202,7 +202,7 @@ export interface MetricDefinition {
   [k: string]: unknown;
 }
 
-export type MetricUnit = 'money' | 'number' | 'count';
+export type MetricUnit = 'money' | 'number' | 'count' | 'percent';
 
 export interface ProgressNode {
   kind: 'company' | 'team' | 'user';
@@ -213,7 +213,8 @@ export interface ProgressNode {
 export interface ProgressRow {
   node: ProgressNode;
   target: number | null;
-  actual: number;
+  /** null only for a derived metric whose formula has no value (e.g. a division by zero). */
+  actual: number | null;
   attainment: number | null;
   expected: number | null;
   pacing: number | null;

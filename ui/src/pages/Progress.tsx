@@ -42,6 +42,7 @@ function majorUnits(v: number, m: Measure): number {
 function formatMeasure(v: number | null | undefined, m: Measure, lang: string): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   if (m.unit === 'money') return formatMoney(Math.round(majorUnits(v, m) * 100));
+  if (m.unit === 'percent') return `${(majorUnits(v, m) * 100).toFixed(1)}%`;
   return majorUnits(v, m).toLocaleString(lang, { maximumFractionDigits: 2 });
 }
 
@@ -162,7 +163,8 @@ export default function ProgressPage() {
   }, []);
   useEffect(loadMetrics, [loadMetrics]);
 
-  const metric = params.get('metric') || metrics?.[0]?.key || '';
+  // Revenue first: a sales manager opens progress to see money, not counts.
+  const metric = params.get('metric') || (metrics?.find((m) => /revenue|amount|payment|sales|回款|金额/i.test(m.key + ' ' + JSON.stringify(m.label ?? {}))) ?? metrics?.[0])?.key || '';
   const period = params.get('period') || periodKey('quarter');
   const kind: PeriodKind = periodKind(period) ?? 'quarter';
   const node = params.get('node') || undefined;
@@ -345,7 +347,8 @@ export default function ProgressPage() {
                             </Space>
                           ),
                         },
-                        { key: 'actual', title: t('progress.actual'), align: 'right', sorter: (a, b) => a.actual - b.actual, render: (_: unknown, c) => formatMeasure(c.actual, measure, lang) },
+                        { key: 'target', title: t('progress.target'), align: 'right', render: (_: unknown, c) => (c.target === null ? <Typography.Text type="secondary">{noTarget}</Typography.Text> : formatMeasure(c.target, measure, lang)) },
+                        { key: 'actual', title: t('progress.actual'), align: 'right', sorter: (a, b) => (a.actual ?? 0) - (b.actual ?? 0), render: (_: unknown, c) => formatMeasure(c.actual, measure, lang) },
                         { key: 'runRate', title: t('progress.runRate'), align: 'right', render: (_: unknown, c) => formatMeasure(c.forecast?.runRate, measure, lang) },
                         { key: 'weighted', title: t('progress.weighted'), align: 'right', render: (_: unknown, c) => formatMeasure(c.forecast?.weighted, measure, lang) },
                         { key: 'attainment', title: t('progress.attainment'), align: 'right', render: (_: unknown, c) => (c.attainment === null ? <Typography.Text type="secondary">{noTarget}</Typography.Text> : pct(c.attainment)) },
