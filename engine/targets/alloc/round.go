@@ -30,6 +30,8 @@ type rounder struct {
 	rem     []int64
 	sel     []bool
 	idx     []int32
+	bucket  []int32
+	tmp     []int32
 	rowDef  []int64
 	colDef  []int64
 	prev    []int32 // BFS: predecessor of a column (row index) / of a row (column index)
@@ -90,16 +92,7 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 	if left == 0 {
 		return nil
 	}
-	rem := rd.rem
-	slices.SortFunc(rd.idx, func(a, b int32) int {
-		if rem[a] != rem[b] {
-			if rem[a] > rem[b] {
-				return -1
-			}
-			return 1
-		}
-		return int(a - b)
-	})
+	rd.sortCells(n, total)
 	rd.sel = grow(rd.sel, n)
 	for _, k := range rd.idx {
 		i, j := int(k)/nc, int(k)%nc
@@ -121,6 +114,55 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 		left--
 	}
 	return nil
+}
+
+// sortCells orders rd.idx by remainder, largest first, then by index. It
+// is the allocation's hottest loop, so instead of a comparison sort it
+// distributes the cells into as many buckets as there are cells by a
+// monotone (float) image of the remainder — a counting sort — and then
+// insertion-sorts each small bucket exactly: the order is the same as a
+// full sort's.
+func (rd *rounder) sortCells(n int, total int64) {
+	idx := rd.idx
+	nb := len(idx)
+	if nb < 2 {
+		return
+	}
+	scale := float64(nb) / float64(total)
+	rd.bucket = grow(rd.bucket, nb+1)
+	rd.tmp = grow(rd.tmp, nb)
+	bucketOf := func(k int32) int {
+		b := nb - 1 - int(float64(rd.rem[k])*scale) // larger remainders first
+		return min(max(b, 0), nb-1)
+	}
+	for _, k := range idx {
+		rd.bucket[bucketOf(k)+1]++
+	}
+	for b := 1; b <= nb; b++ {
+		rd.bucket[b] += rd.bucket[b-1]
+	}
+	for _, k := range idx {
+		b := bucketOf(k)
+		rd.tmp[rd.bucket[b]] = k
+		rd.bucket[b]++
+	}
+	// rd.bucket[b] is now the end of bucket b; sort runs of equal buckets.
+	rem := rd.rem
+	tmp := rd.tmp
+	for i := 1; i < nb; i++ {
+		k := tmp[i]
+		j := i
+		for j > 0 {
+			p := tmp[j-1]
+			if rem[p] > rem[k] || (rem[p] == rem[k] && p < k) {
+				break
+			}
+			tmp[j] = p
+			j--
+		}
+		tmp[j] = k
+	}
+	copy(idx, tmp)
 }
 
 // augment finds one path row(deficit) → col → row → … → col(deficit) that
