@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 count=${BENCH_COUNT:-5}
 benchtime=${BENCH_TIME:-1s}
 go test -run '^$' -bench . -benchmem -count "$count" -benchtime "$benchtime" \
-  ./engine/api/ ./engine/rules/ ./engine/store/sqlite/ \
+  ./engine/api/ ./engine/rules/ ./engine/store/sqlite/ ./engine/targets/alloc/ \
   | go run ./scripts/benchreport -o BENCHMARKS.md -cmd "make bench (BENCH_COUNT=$count BENCH_TIME=$benchtime)"
 echo "wrote BENCHMARKS.md"
