@@ -33,13 +33,12 @@ func (a *allocator) finish(r *work, res *Result) error {
 }
 
 func (a *allocator) weeksOf(parts []int64) []WeekAmount {
-	ws := make([]WeekAmount, len(a.lay.weeks))
+	ws := a.takeWeeks(len(a.lay.weeks))
 	for k, key := range a.lay.weeks {
-		var s int64
-		for _, p := range a.lay.weekParts[k] {
-			s += parts[p]
-		}
-		ws[k] = WeekAmount{Key: key, Amount: s}
+		ws[k].Key = key
+	}
+	for p, v := range parts {
+		ws[a.lay.partWeek[p]].Amount += v
 	}
 	return ws
 }
