@@ -88,7 +88,7 @@ func Allocate(root *Node, spec Spec) (*Result, error) {
 	}
 	res := &Result{
 		Root:             "",
-		Nodes:            map[string]*Alloc{},
+		Nodes:            make(map[string]*Alloc, countNodes(root)),
 		FiscalYear:       spec.FiscalYear,
 		FiscalStartMonth: int(a.lay.startMonth(spec.Calendar.FiscalStartMonth)),
 		Granularity:      spec.Granularity,
@@ -268,6 +268,10 @@ func (a *allocator) build(n *Node, parent *work, level int, res *Result) (*work,
 	if parent == nil && w.prev == nil {
 		a.fz = 0 // without the root nothing is kept
 	}
+	if len(n.Children) > 0 {
+		al.Children = make([]string, 0, len(n.Children))
+		w.kids = make([]*work, 0, len(n.Children))
+	}
 	for _, c := range n.Children {
 		cw, err := a.build(c, w, level+1, res)
 		if err != nil {
@@ -278,6 +282,19 @@ func (a *allocator) build(n *Node, parent *work, level int, res *Result) (*work,
 	}
 	slices.SortFunc(w.kids, func(x, y *work) int { return strings.Compare(x.n.Key, y.n.Key) })
 	return w, nil
+}
+
+// countNodes sizes the result's map up front (nil children count too; build
+// rejects them).
+func countNodes(n *Node) int {
+	if n == nil {
+		return 0
+	}
+	c := 1
+	for _, k := range n.Children {
+		c += countNodes(k)
+	}
+	return c
 }
 
 func keyOf(w *work) string {

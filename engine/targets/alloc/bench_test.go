@@ -39,13 +39,6 @@ func benchSpec() Spec {
 	}
 }
 
-func countNodes(n *Node) int {
-	c := 1
-	for _, k := range n.Children {
-		c += countNodes(k)
-	}
-	return c
-}
 
 // BenchmarkAllocate10k is the exact allocation of a 10,000-node org to
 // year, months and weeks.

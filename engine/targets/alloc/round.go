@@ -72,10 +72,28 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 	copy(rd.rowDef, rows)
 	copy(rd.colDef, cols)
 	rd.idx = rd.idx[:0]
+	inv := 1 / float64(total)
+	small := total < 1<<31 // then r·c < 2^62: the product fits, the float quotient is off by at most one
 	for i, r := range rows {
 		base := i * nc
 		for j, c := range cols {
-			q, m := mulDiv(r, c, total)
+			var q, m int64
+			if small {
+				// A float estimate corrected by one step avoids a 64-bit
+				// division per cell, the hot loop's cost.
+				x := r * c
+				q = int64(float64(x) * inv)
+				m = x - q*total
+				if m < 0 {
+					q--
+					m += total
+				} else if m >= total {
+					q++
+					m -= total
+				}
+			} else {
+				q, m = mulDiv(r, c, total)
+			}
 			out[base+j] = q
 			rd.rem[base+j] = m
 			rd.rowDef[i] -= q
