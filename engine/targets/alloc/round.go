@@ -32,6 +32,7 @@ type rounder struct {
 	idx     []int32
 	bucket  []int32
 	tmp     []int32
+	bk      []int32
 	rowDef  []int64
 	colDef  []int64
 	prev    []int32 // BFS: predecessor of a column (row index) / of a row (column index)
@@ -41,13 +42,20 @@ type rounder struct {
 	queue   []int32
 }
 
+// grow returns s resized to n, zeroed.
 func grow[T any](s []T, n int) []T {
+	s = resize(s, n)
+	clear(s)
+	return s
+}
+
+// resize returns s resized to n with unspecified contents, for scratch the
+// caller overwrites in full.
+func resize[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
 	}
-	s = s[:n]
-	clear(s)
-	return s
+	return s[:n]
 }
 
 // round2D is controlled rounding of the rank-1 table raw[i][j] =
@@ -66,9 +74,9 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 		clear(out[:n])
 		return nil
 	}
-	rd.rem = grow(rd.rem, n)
-	rd.rowDef = grow(rd.rowDef, nr)
-	rd.colDef = grow(rd.colDef, nc)
+	rd.rem = resize(rd.rem, n)
+	rd.rowDef = resize(rd.rowDef, nr)
+	rd.colDef = resize(rd.colDef, nc)
 	copy(rd.rowDef, rows)
 	copy(rd.colDef, cols)
 	rd.idx = rd.idx[:0]
@@ -148,19 +156,19 @@ func (rd *rounder) sortCells(n int, total int64) {
 	}
 	scale := float64(nb) / float64(total)
 	rd.bucket = grow(rd.bucket, nb+1)
-	rd.tmp = grow(rd.tmp, nb)
-	bucketOf := func(k int32) int {
+	rd.tmp = resize(rd.tmp, nb)
+	rd.bk = resize(rd.bk, nb)
+	for c, k := range idx {
 		b := nb - 1 - int(float64(rd.rem[k])*scale) // larger remainders first
-		return min(max(b, 0), nb-1)
-	}
-	for _, k := range idx {
-		rd.bucket[bucketOf(k)+1]++
+		b = min(max(b, 0), nb-1)
+		rd.bk[c] = int32(b)
+		rd.bucket[b+1]++
 	}
 	for b := 1; b <= nb; b++ {
 		rd.bucket[b] += rd.bucket[b-1]
 	}
-	for _, k := range idx {
-		b := bucketOf(k)
+	for c, k := range idx {
+		b := rd.bk[c]
 		rd.tmp[rd.bucket[b]] = k
 		rd.bucket[b]++
 	}
@@ -257,7 +265,7 @@ func (rd *rounder) lrmInt(total int64, weights []int64, out []int64) {
 		clear(out[:n])
 		return
 	}
-	rd.rem = grow(rd.rem, n)
+	rd.rem = resize(rd.rem, n)
 	rd.idx = rd.idx[:0]
 	left := total
 	for i, w := range weights {
