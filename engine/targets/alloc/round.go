@@ -33,6 +33,7 @@ type rounder struct {
 	bucket  []int32
 	tmp     []int32
 	bk      []int32
+	rowOf   []int32 // row of each cell
 	rowDef  []int64
 	colDef  []int64
 	prev    []int32 // BFS: predecessor of a column (row index) / of a row (column index)
@@ -82,9 +83,11 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 	rd.idx = rd.idx[:0]
 	inv := 1 / float64(total)
 	small := total < 1<<31 // then r·c < 2^62: the product fits, the float quotient is off by at most one
+	rd.rowOf = resize(rd.rowOf, n)
 	for i, r := range rows {
 		base := i * nc
 		for j, c := range cols {
+			rd.rowOf[base+j] = int32(i)
 			var q, m int64
 			if small {
 				// A float estimate corrected by one step avoids a 64-bit
@@ -121,7 +124,8 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 	rd.sortCells(n, total)
 	rd.sel = grow(rd.sel, n)
 	for _, k := range rd.idx {
-		i, j := int(k)/nc, int(k)%nc
+		i := int(rd.rowOf[k]) // no division in the hot loop
+		j := int(k) - i*nc
 		if rd.rowDef[i] > 0 && rd.colDef[j] > 0 {
 			out[k]++
 			rd.sel[k] = true
