@@ -35,6 +35,9 @@ type allocator struct {
 	allocs []Alloc
 	weeks  []WeekAmount
 	works  []work
+	// weekKeys is every week with its key and a zero amount, copied into
+	// each node's Weeks.
+	weekKeys []WeekAmount
 }
 
 // take returns n zeroed int64s carved from a slab (full-capacity slices:

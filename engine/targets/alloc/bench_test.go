@@ -39,7 +39,6 @@ func benchSpec() Spec {
 	}
 }
 
-
 // BenchmarkAllocate10k is the exact allocation of a 10,000-node org to
 // year, months and weeks.
 func BenchmarkAllocate10k(b *testing.B) {

@@ -1,9 +1,11 @@
 package alloc
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -126,5 +128,29 @@ func TestCheckCatchesViolations(t *testing.T) {
 		if err := r.Check(); err == nil {
 			t.Errorf("%s: Check found nothing", name)
 		}
+	}
+}
+
+// TestJSON: every exported type marshals (no funcs, no locations) and a
+// result survives a round trip unchanged.
+func TestJSON(t *testing.T) {
+	s := Spec{FiscalYear: 2026, Amount: 1_200, Granularity: 100, Seasonality: flat12(), Default: mix, InputNames: []string{"history", "potential"}}
+	root := &Node{Key: "co", Children: []*Node{{Key: "a", Lock: i64(500), Inputs: map[string]float64{"history": 1}}, {Key: "b", Inputs: map[string]float64{"history": 1}}}}
+	r := mustAllocate(t, root, s)
+	for _, v := range []any{s, root, r, mix, &Error{Code: CodeFormula, Numbers: map[string]any{"x": 1}}} {
+		if _, err := json.Marshal(v); err != nil {
+			t.Fatalf("%T: %v", v, err)
+		}
+	}
+	b, _ := json.Marshal(r)
+	var back Result
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(r, &back) {
+		t.Fatal("result changed in a JSON round trip")
+	}
+	if !strings.Contains(string(b), `"fiscalYear":2026`) || !strings.Contains(string(b), `"rule":"locked"`) {
+		t.Fatalf("unexpected JSON: %.300s", b)
 	}
 }

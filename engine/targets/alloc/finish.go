@@ -34,9 +34,13 @@ func (a *allocator) finish(r *work, res *Result) error {
 
 func (a *allocator) weeksOf(parts []int64) []WeekAmount {
 	ws := a.takeWeeks(len(a.lay.weeks))
-	for k, key := range a.lay.weeks {
-		ws[k].Key = key
+	if a.weekKeys == nil {
+		a.weekKeys = make([]WeekAmount, len(a.lay.weeks))
+		for k, key := range a.lay.weeks {
+			a.weekKeys[k].Key = key
+		}
 	}
+	copy(ws, a.weekKeys) // one bulk copy rather than a write per key
 	for p, v := range parts {
 		ws[a.lay.partWeek[p]].Amount += v
 	}
