@@ -2,6 +2,7 @@ package alloc
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -141,6 +142,51 @@ func BenchmarkProportional10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if len(proportional(root, spec)) != 10_000 {
+			b.Fatal("wrong size")
+		}
+	}
+}
+
+// BenchmarkProportionalResult10k is the baseline plus building the same
+// result shape as Allocate (an Alloc per node in a map, amounts rounded
+// one by one with math.Round — so nothing sums exactly —, keyed weeks, an
+// explanation with its inputs). Not a goal: it shows how much of
+// Allocate's time is the exported result rather than exactness.
+func BenchmarkProportionalResult10k(b *testing.B) {
+	root, spec := benchOrg(), benchSpec()
+	lay := newLayout(spec.FiscalYear, spec.Calendar.FiscalStartMonth)
+	b.ReportAllocs()
+	for b.Loop() {
+		fs := proportional(root, spec)
+		res := &Result{Nodes: make(map[string]*Alloc, len(fs)), Months: lay.monthKeys, Parts: lay.parts}
+		var rec func(n *Node, parent string, level int)
+		rec = func(n *Node, parent string, level int) {
+			fa := fs[n.Key]
+			al := &Alloc{Key: n.Key, Name: n.Name, Parent: parent, Level: level, Annual: int64(math.Round(fa.annual)),
+				Parts: make([]int64, len(fa.parts)), Weeks: make([]WeekAmount, len(fa.weeks))}
+			for m := range 12 {
+				al.Months[m] = int64(math.Round(fa.months[m]))
+			}
+			for p, v := range fa.parts {
+				al.Parts[p] = int64(math.Round(v))
+			}
+			for k, v := range fa.weeks {
+				al.Weeks[k] = WeekAmount{Key: lay.weeks[k], Amount: int64(math.Round(v))}
+			}
+			in := make(map[string]Input, len(spec.InputNames))
+			for _, name := range spec.InputNames {
+				in[name] = Input{Value: n.Inputs[name]}
+			}
+			al.Explain = Explanation{Rule: RuleFormula, Inputs: in, Raw: fa.annual, Rounded: al.Annual}
+			res.Nodes[n.Key] = al
+			res.Order = append(res.Order, n.Key)
+			for _, c := range n.Children {
+				al.Children = append(al.Children, c.Key)
+				rec(c, n.Key, level+1)
+			}
+		}
+		rec(root, "", 0)
+		if len(res.Nodes) != 10_000 {
 			b.Fatal("wrong size")
 		}
 	}
