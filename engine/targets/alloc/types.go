@@ -210,6 +210,7 @@ type Error struct {
 	Numbers map[string]any `json:"numbers,omitempty"`
 }
 
+// Error returns the message, prefixed with the node when there is one.
 func (e *Error) Error() string {
 	if e.Node == "" {
 		return e.Message
