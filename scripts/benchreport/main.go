@@ -37,6 +37,8 @@ var ratios = []ratio{
 		"the company answer from rollups against summing every record's contributions; scanning grows with the records (×100 at 1M), rollups do not"},
 	{"formula through engine/rules vs bare expr.Run", "BenchmarkEngineRun", "BenchmarkBareExprRun", 1.5,
 		"a cached, bounded program with a map env against expr.Run with a prebuilt env"},
+	{"exact target allocation vs a plain proportional split", "BenchmarkAllocate10k", "BenchmarkProportional10k", 2,
+		"a 10,000-node org (company → 20 regions → 500 teams → 9,479 reps) to year, months and week parts with largest remainder, controlled rounding and explanations, against float proportions of the same tree with the same formula calls and no rounding"},
 }
 
 var line = regexp.MustCompile(`^(Benchmark[^\s]+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(.*)$`)

@@ -352,7 +352,7 @@ func (h *handle) Count(ctx context.Context, collName string, q store.Query) (int
 
 // incRetries bounds the retries of an upserting Inc that lost the race to
 // create the document (the server reports a duplicate _id; the retry then
-// updates the winner's document).
+// updates the winner's document) or, on FerretDB, a race with a delete.
 const incRetries = 5
 
 // Inc implements store.DB with findOneAndUpdate({_id}, {$inc: {…, _v: 1},
@@ -395,7 +395,12 @@ func (h *handle) Inc(ctx context.Context, collName, id string, inc map[string]in
 			}
 			return doc, nil
 		}
-		if !mongo.IsDuplicateKeyError(err) || attempt == incRetries || ctx.Err() != nil {
+		// An upsert answers no document only when it raced a delete of the
+		// same id on a server whose findAndModify is not atomic (FerretDB
+		// reads, then updates by id, then finds nothing to update): the
+		// increment was not applied, so apply it again.
+		lost := errors.Is(err, mongo.ErrNoDocuments)
+		if (!mongo.IsDuplicateKeyError(err) && !lost) || attempt == incRetries || ctx.Err() != nil {
 			return nil, mapErr(ctx, what, err)
 		}
 	}

@@ -29,6 +29,53 @@ type allocator struct {
 	rd   rounder
 	idx  []int32
 	cell []int64
+	// Slabs: allocations for many nodes at once, so a 10,000-node plan
+	// costs a few hundred allocations rather than tens of thousands.
+	slab   []int64
+	allocs []Alloc
+	weeks  []WeekAmount
+	works  []work
+	// weekKeys is every week with its key and a zero amount, copied into
+	// each node's Weeks.
+	weekKeys []WeekAmount
+}
+
+// take returns n zeroed int64s carved from a slab (full-capacity slices:
+// appending to one never writes into a neighbour).
+func (a *allocator) take(n int) []int64 {
+	if len(a.slab) < n {
+		a.slab = make([]int64, max(n*256, 4096))
+	}
+	s := a.slab[:n:n]
+	a.slab = a.slab[n:]
+	return s
+}
+
+func (a *allocator) newAlloc() *Alloc {
+	if len(a.allocs) == 0 {
+		a.allocs = make([]Alloc, 256)
+	}
+	al := &a.allocs[0]
+	a.allocs = a.allocs[1:]
+	return al
+}
+
+func (a *allocator) newWork() *work {
+	if len(a.works) == 0 {
+		a.works = make([]work, 256)
+	}
+	w := &a.works[0]
+	a.works = a.works[1:]
+	return w
+}
+
+func (a *allocator) takeWeeks(n int) []WeekAmount {
+	if len(a.weeks) < n {
+		a.weeks = make([]WeekAmount, max(n*256, 4096))
+	}
+	s := a.weeks[:n:n]
+	a.weeks = a.weeks[n:]
+	return s
 }
 
 // Allocate decomposes spec.Amount over the tree under root. Every input
@@ -44,7 +91,7 @@ func Allocate(root *Node, spec Spec) (*Result, error) {
 	}
 	res := &Result{
 		Root:             "",
-		Nodes:            map[string]*Alloc{},
+		Nodes:            make(map[string]*Alloc, countNodes(root)),
 		FiscalYear:       spec.FiscalYear,
 		FiscalStartMonth: int(a.lay.startMonth(spec.Calendar.FiscalStartMonth)),
 		Granularity:      spec.Granularity,
@@ -208,19 +255,25 @@ func (a *allocator) build(n *Node, parent *work, level int, res *Result) (*work,
 	if err := validDimWeights(n.Key, n.DimWeights); err != nil {
 		return nil, err
 	}
-	al := &Alloc{Key: n.Key, Name: n.Name, Level: level, Parts: make([]int64, len(a.lay.parts))}
+	al := a.newAlloc()
+	*al = Alloc{Key: n.Key, Name: n.Name, Level: level, Parts: a.take(len(a.lay.parts))}
 	if parent != nil {
 		al.Parent = parent.n.Key
 	}
 	res.Nodes[n.Key] = al
 	res.Order = append(res.Order, n.Key)
-	w := &work{n: n, a: al, level: level, parts: al.Parts}
+	w := a.newWork()
+	*w = work{n: n, a: al, level: level, parts: al.Parts}
 	if a.fz > 0 && (parent == nil || parent.prev != nil) {
 		w.prev = a.spec.Frozen.Nodes[n.Key]
 		al.Frozen = w.prev != nil
 	}
 	if parent == nil && w.prev == nil {
 		a.fz = 0 // without the root nothing is kept
+	}
+	if len(n.Children) > 0 {
+		al.Children = make([]string, 0, len(n.Children))
+		w.kids = make([]*work, 0, len(n.Children))
 	}
 	for _, c := range n.Children {
 		cw, err := a.build(c, w, level+1, res)
@@ -232,6 +285,19 @@ func (a *allocator) build(n *Node, parent *work, level int, res *Result) (*work,
 	}
 	slices.SortFunc(w.kids, func(x, y *work) int { return strings.Compare(x.n.Key, y.n.Key) })
 	return w, nil
+}
+
+// countNodes sizes the result's map up front (nil children count too; build
+// rejects them).
+func countNodes(n *Node) int {
+	if n == nil {
+		return 0
+	}
+	c := 1
+	for _, k := range n.Children {
+		c += countNodes(k)
+	}
+	return c
 }
 
 func keyOf(w *work) string {

@@ -24,6 +24,7 @@ type yearLayout struct {
 	monthParts [13]int // parts of month m are parts[monthParts[m]:monthParts[m+1]]
 	weeks      []string
 	weekParts  [][]int
+	partWeek   []int // week index of each part
 }
 
 func newLayout(fiscalYear int, start time.Month) *yearLayout {
@@ -55,6 +56,7 @@ func newLayout(fiscalYear int, start time.Month) *yearLayout {
 			l.weekParts = append(l.weekParts, nil)
 		}
 		l.weekParts[len(l.weekParts)-1] = append(l.weekParts[len(l.weekParts)-1], p)
+		l.partWeek = append(l.partWeek, len(l.weeks)-1)
 	}
 	return l
 }
@@ -74,6 +76,7 @@ func layoutOf(r *Result) *yearLayout {
 			l.weekParts = append(l.weekParts, nil)
 		}
 		l.weekParts[len(l.weekParts)-1] = append(l.weekParts[len(l.weekParts)-1], p)
+		l.partWeek = append(l.partWeek, len(l.weeks)-1)
 		l.monthDays[part.Month] += int64(part.Days)
 	}
 	for ; m <= 12; m++ {

@@ -10,7 +10,9 @@ import (
 // of the granularity; a node's months sum to its annual, its week parts to
 // its months, its weeks are the sums of their parts; children sum to their
 // parent for the year, every month and every week part; every rounded cell
-// (month, week part, dimension) is the floor or ceiling of its raw value;
+// (month, week part, dimension) is the floor or ceiling of its raw value —
+// except the root's months, which come from the plan's seasonality or
+// explicit months, and cells kept from a previous allocation;
 // and dimension values sum to their node for the year, months and parts.
 func (r *Result) Check() error {
 	if r == nil || r.Nodes[r.Root] == nil {

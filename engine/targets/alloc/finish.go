@@ -33,13 +33,16 @@ func (a *allocator) finish(r *work, res *Result) error {
 }
 
 func (a *allocator) weeksOf(parts []int64) []WeekAmount {
-	ws := make([]WeekAmount, len(a.lay.weeks))
-	for k, key := range a.lay.weeks {
-		var s int64
-		for _, p := range a.lay.weekParts[k] {
-			s += parts[p]
+	ws := a.takeWeeks(len(a.lay.weeks))
+	if a.weekKeys == nil {
+		a.weekKeys = make([]WeekAmount, len(a.lay.weeks))
+		for k, key := range a.lay.weeks {
+			a.weekKeys[k].Key = key
 		}
-		ws[k] = WeekAmount{Key: key, Amount: s}
+	}
+	copy(ws, a.weekKeys) // one bulk copy rather than a write per key
+	for p, v := range parts {
+		ws[a.lay.partWeek[p]].Amount += v
 	}
 	return ws
 }

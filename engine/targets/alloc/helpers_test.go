@@ -59,6 +59,7 @@ func errCode(err error) string {
 // locks, floors and caps that are feasible more often than not.
 func randomTree(rng *rand.Rand, depth, fan int, g int64, bounds bool) *Node {
 	id := 0
+	budget := 1500
 	var mk func(level int) *Node
 	mk = func(level int) *Node {
 		id++
@@ -83,7 +84,8 @@ func randomTree(rng *rand.Rand, depth, fan int, g int64, bounds bool) *Node {
 			}
 		}
 		if level < depth {
-			k := rng.IntN(fan + 1)
+			k := min(rng.IntN(fan+1), budget)
+			budget -= k
 			if level == 0 && k == 0 {
 				k = 1
 			}

@@ -30,6 +30,10 @@ type rounder struct {
 	rem     []int64
 	sel     []bool
 	idx     []int32
+	bucket  []int32
+	tmp     []int32
+	bk      []int32
+	rowOf   []int32 // row of each cell
 	rowDef  []int64
 	colDef  []int64
 	prev    []int32 // BFS: predecessor of a column (row index) / of a row (column index)
@@ -39,13 +43,20 @@ type rounder struct {
 	queue   []int32
 }
 
+// grow returns s resized to n, zeroed.
 func grow[T any](s []T, n int) []T {
+	s = resize(s, n)
+	clear(s)
+	return s
+}
+
+// resize returns s resized to n with unspecified contents, for scratch the
+// caller overwrites in full.
+func resize[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
 	}
-	s = s[:n]
-	clear(s)
-	return s
+	return s[:n]
 }
 
 // round2D is controlled rounding of the rank-1 table raw[i][j] =
@@ -64,16 +75,36 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 		clear(out[:n])
 		return nil
 	}
-	rd.rem = grow(rd.rem, n)
-	rd.rowDef = grow(rd.rowDef, nr)
-	rd.colDef = grow(rd.colDef, nc)
+	rd.rem = resize(rd.rem, n)
+	rd.rowDef = resize(rd.rowDef, nr)
+	rd.colDef = resize(rd.colDef, nc)
 	copy(rd.rowDef, rows)
 	copy(rd.colDef, cols)
 	rd.idx = rd.idx[:0]
+	inv := 1 / float64(total)
+	small := total < 1<<31 // then r·c < 2^62: the product fits, the float quotient is off by at most one
+	rd.rowOf = resize(rd.rowOf, n)
 	for i, r := range rows {
 		base := i * nc
 		for j, c := range cols {
-			q, m := mulDiv(r, c, total)
+			rd.rowOf[base+j] = int32(i)
+			var q, m int64
+			if small {
+				// A float estimate corrected by one step avoids a 64-bit
+				// division per cell, the hot loop's cost.
+				x := r * c
+				q = int64(float64(x) * inv)
+				m = x - q*total
+				if m < 0 {
+					q--
+					m += total
+				} else if m >= total {
+					q++
+					m -= total
+				}
+			} else {
+				q, m = mulDiv(r, c, total)
+			}
 			out[base+j] = q
 			rd.rem[base+j] = m
 			rd.rowDef[i] -= q
@@ -90,19 +121,11 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 	if left == 0 {
 		return nil
 	}
-	rem := rd.rem
-	slices.SortFunc(rd.idx, func(a, b int32) int {
-		if rem[a] != rem[b] {
-			if rem[a] > rem[b] {
-				return -1
-			}
-			return 1
-		}
-		return int(a - b)
-	})
+	rd.sortCells(n, total)
 	rd.sel = grow(rd.sel, n)
 	for _, k := range rd.idx {
-		i, j := int(k)/nc, int(k)%nc
+		i := int(rd.rowOf[k]) // no division in the hot loop
+		j := int(k) - i*nc
 		if rd.rowDef[i] > 0 && rd.colDef[j] > 0 {
 			out[k]++
 			rd.sel[k] = true
@@ -121,6 +144,55 @@ func (rd *rounder) round2D(rows, cols []int64, total int64, out []int64) error {
 		left--
 	}
 	return nil
+}
+
+// sortCells orders rd.idx by remainder, largest first, then by index. It
+// is the allocation's hottest loop, so instead of a comparison sort it
+// distributes the cells into as many buckets as there are cells by a
+// monotone (float) image of the remainder — a counting sort — and then
+// insertion-sorts each small bucket exactly: the order is the same as a
+// full sort's.
+func (rd *rounder) sortCells(n int, total int64) {
+	idx := rd.idx
+	nb := len(idx)
+	if nb < 2 {
+		return
+	}
+	scale := float64(nb) / float64(total)
+	rd.bucket = grow(rd.bucket, nb+1)
+	rd.tmp = resize(rd.tmp, nb)
+	rd.bk = resize(rd.bk, nb)
+	for c, k := range idx {
+		b := nb - 1 - int(float64(rd.rem[k])*scale) // larger remainders first
+		b = min(max(b, 0), nb-1)
+		rd.bk[c] = int32(b)
+		rd.bucket[b+1]++
+	}
+	for b := 1; b <= nb; b++ {
+		rd.bucket[b] += rd.bucket[b-1]
+	}
+	for c, k := range idx {
+		b := rd.bk[c]
+		rd.tmp[rd.bucket[b]] = k
+		rd.bucket[b]++
+	}
+	// rd.bucket[b] is now the end of bucket b; sort runs of equal buckets.
+	rem := rd.rem
+	tmp := rd.tmp
+	for i := 1; i < nb; i++ {
+		k := tmp[i]
+		j := i
+		for j > 0 {
+			p := tmp[j-1]
+			if rem[p] > rem[k] || (rem[p] == rem[k] && p < k) {
+				break
+			}
+			tmp[j] = p
+			j--
+		}
+		tmp[j] = k
+	}
+	copy(idx, tmp)
 }
 
 // augment finds one path row(deficit) → col → row → … → col(deficit) that
@@ -197,7 +269,7 @@ func (rd *rounder) lrmInt(total int64, weights []int64, out []int64) {
 		clear(out[:n])
 		return
 	}
-	rd.rem = grow(rd.rem, n)
+	rd.rem = resize(rd.rem, n)
 	rd.idx = rd.idx[:0]
 	left := total
 	for i, w := range weights {

@@ -59,8 +59,8 @@ type Formula interface {
 
 // FormulaFunc adapts a Go function to Formula.
 type FormulaFunc struct {
-	Src string
-	Fn  func(vars map[string]any) (float64, error)
+	Src string                                     `json:"source"`
+	Fn  func(vars map[string]any) (float64, error) `json:"-"`
 }
 
 // Source returns the formula's text.
@@ -82,22 +82,24 @@ type Node struct {
 }
 
 // Spec is everything an allocation depends on besides the tree. The root's
-// own Lock, Floor and Cap are ignored: its annual amount is Amount.
+// own Lock, Floor and Cap are ignored: its annual amount is Amount. Its JSON
+// form (for logs and previews) leaves out the calendar, formulas and the
+// previous allocation, which the plan layer stores on their own.
 type Spec struct {
-	Calendar         period.Calendar // time zone + fiscal start month; months are fiscal months 0..11
-	FiscalYear       int             // as period keys name it (see engine/period)
-	Amount           int64           // root annual amount, multiple of Granularity
-	Granularity      int64           // > 0, e.g. 100 (1 yuan) or 1_000_000 (10,000 yuan)
-	Seasonality      [12]float64     // root month weights ≥ 0, not all 0 (ignored if RootMonths set)
-	RootMonths       []int64         // optional: explicit root month amounts (len 12, multiples of G, sum = Amount)
-	Frozen           *Result         // optional previous allocation: its first FrozenMonths months are kept for every node present in it
-	FrozenMonths     int             // 0..12
-	Formulas         map[int]Formula // by the children's depth (1 = children of the root)
-	Default          Formula         // used for depths without an entry; nil: equal weights
-	InputNames       []string        // variables exposed to formulas, each as {"value": v, "share": v/Σsiblings (0 if Σ=0)}
-	EqualSplitOnZero bool            // all-zero weights among siblings → equal split instead of an error
-	Dimension        []string        // ordered dimension values; empty = no dimension split
-	DimWeights       map[string]float64
+	Calendar         period.Calendar    `json:"-"`                          // time zone + fiscal start month; months are fiscal months 0..11
+	FiscalYear       int                `json:"fiscalYear"`                 // as period keys name it (see engine/period)
+	Amount           int64              `json:"amount"`                     // root annual amount, multiple of Granularity
+	Granularity      int64              `json:"granularity"`                // > 0, e.g. 100 (1 yuan) or 1_000_000 (10,000 yuan)
+	Seasonality      [12]float64        `json:"seasonality"`                // root month weights ≥ 0, not all 0 (ignored if RootMonths set)
+	RootMonths       []int64            `json:"rootMonths,omitempty"`       // optional: explicit root month amounts (len 12, multiples of G, sum = Amount)
+	Frozen           *Result            `json:"-"`                          // optional previous allocation: its first FrozenMonths months are kept for every node present in it
+	FrozenMonths     int                `json:"frozenMonths,omitempty"`     // 0..12
+	Formulas         map[int]Formula    `json:"-"`                          // by the children's depth (1 = children of the root)
+	Default          Formula            `json:"-"`                          // used for depths without an entry; nil: equal weights
+	InputNames       []string           `json:"inputNames,omitempty"`       // variables exposed to formulas, each as {"value": v, "share": v/Σsiblings (0 if Σ=0)}
+	EqualSplitOnZero bool               `json:"equalSplitOnZero,omitempty"` // all-zero weights among siblings → equal split instead of an error
+	Dimension        []string           `json:"dimension,omitempty"`        // ordered dimension values; empty = no dimension split
+	DimWeights       map[string]float64 `json:"dimWeights,omitempty"`
 }
 
 // Input is one formula input of a node: its value and its share among all
@@ -208,6 +210,7 @@ type Error struct {
 	Numbers map[string]any `json:"numbers,omitempty"`
 }
 
+// Error returns the message, prefixed with the node when there is one.
 func (e *Error) Error() string {
 	if e.Node == "" {
 		return e.Message
