@@ -104,6 +104,8 @@ func TestMongoBackend(t *testing.T) {
 		"DerivedMetrics":       TestDerivedMetrics,
 		"PipelineDefinitions":  TestPipelineDefinitionErrorsAndChecks,
 		"IdempotentSequential": func(t *testing.T) { testIdempotentSequential(t) },
+		"TargetPlans":          TestTargetPlanLifecycle,
+		"TargetRespread":       TestTargetSuggestionAndRespread,
 	} {
 		t.Run(name, scenario)
 	}

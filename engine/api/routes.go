@@ -24,9 +24,7 @@ func (s *Server) table() []route {
 		func() configService { return s.d.Objects }, s.getObject)...)
 	rs = append(rs, s.pipelineRoutes()...)
 	rs = append(rs, s.trackingRoutes()...)
-	if s.d.Targets != nil {
-		rs = append(rs, s.targetRoutes()...)
-	}
+	rs = append(rs, s.targetRoutes()...)
 	return rs
 }
 

@@ -19,7 +19,7 @@ func (s *Server) targetRoutes() []route {
 		{"period", "a year, quarter, month or week of the plan year (default: the year)"}, {"node", "company, team:<id> or user:<id> (default: the root)"},
 		{"actuals", "true adds each node's actual and attainment"}}
 	base := "/api/v1/target-plans"
-	return []route{
+	rs := []route{
 		{method: "GET", path: base, tag: "targets", summary: "List target plans",
 			access: recordReader, resp: "TargetPlanList", status: 200, handle: s.listPlans},
 		{method: "GET", path: "/api/v1/target-suggestion", tag: "targets",
@@ -55,6 +55,18 @@ func (s *Server) targetRoutes() []route {
 			summary: "Re-spread the unmet remainder over the remaining months by seasonality, as a new version (dryRun to preview)",
 			access:  adminOnly, body: "TargetRespreadInput", resp: "TargetOutcome", status: 200, handle: s.respreadTarget},
 	}
+	// Without a targets service (a server wired without it) every target
+	// route is a 404, like an unknown plan.
+	for i := range rs {
+		h := rs[i].handle
+		rs[i].handle = func(c *gin.Context, r *request) error {
+			if s.d.Targets == nil {
+				return apperr.NotFound("target plans are not enabled on this server")
+			}
+			return h(c, r)
+		}
+	}
+	return rs
 }
 
 func (s *Server) listPlans(c *gin.Context, r *request) error {
