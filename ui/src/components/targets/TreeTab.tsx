@@ -283,15 +283,11 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
 
       <Breadcrumb
         data-testid="tree-path"
-        items={tree.path.map((p, i) => ({
-          key: p.key,
-          title:
-            i < tree.path.length - 1 ? (
-              <a onClick={() => set('node', i === 0 ? null : p.key)}>{p.name}</a>
-            ) : (
-              <span>{p.name}</span>
-            ),
-        }))}
+        items={[
+          // path holds the visible ancestors, root first; the node itself comes last.
+          ...tree.path.map((p, i) => ({ key: p.key, title: <a onClick={() => set('node', i === 0 && !p.key.includes(':') ? null : p.key)}>{p.name}</a> })),
+          { key: tree.node.key, title: <span>{tree.node.name}</span> },
+        ]}
       />
       {error != null && <ProblemAlert error={error} />}
 
