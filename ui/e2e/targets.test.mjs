@@ -178,4 +178,25 @@ test('targets: publish from the editor, drill in, lock a rep with the re-spread 
     await diff.waitFor();
     await diff.getByTestId(`change-user:${ids.a1}`).waitFor();
   });
+
+  await step('phone', async () => {
+    // On a phone the table scrolls sideways inside the page and the explain drawer is full-width.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${uiBase}/targets/${PLAN}?node=team:${ids.east}`);
+      const row = page.getByTestId(`tree-row-user:${ids.a1}`);
+      await row.waitFor();
+      const docWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(docWidth <= 390, `the page does not scroll sideways (${docWidth} px)`);
+      if (process.env.E2E_SHOTS) await page.screenshot({ path: 'e2e/artifacts/targets-phone-tree.png', fullPage: true });
+      await row.getByTestId('row-explain').click();
+      const drawer = page.locator('.ant-drawer-content-wrapper');
+      await page.getByTestId('explain').waitFor();
+      const box = await drawer.boundingBox();
+      assert.ok(box && box.width >= 389, `the drawer is full-width (${box?.width})`);
+      if (process.env.E2E_SHOTS) await page.screenshot({ path: 'e2e/artifacts/targets-phone-explain.png' });
+    } finally {
+      await page.setViewportSize({ width: 1366, height: 900 });
+    }
+  });
 });

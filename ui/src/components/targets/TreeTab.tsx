@@ -296,7 +296,7 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
           <Statistic title={`${tree.node.name} · ${t('targets.amount')} (${tree.period.key})`} valueRender={() => <Amount value={tree.node.amount} measure={measure} strong testId="node-amount" />} />
           <Statistic title={t('targets.annual')} valueRender={() => <Amount value={tree.node.annual} measure={measure} />} />
           {hasActuals && <Statistic title={t('targets.actual')} valueRender={() => <Amount value={tree.node.actual} measure={measure} />} />}
-          {hasActuals && <Statistic title={t('targets.attainment')} value={pct(tree.node.attainment)} />}
+          {hasActuals && <Statistic title={t('targets.attainment')} valueRender={() => <Typography.Text strong>{pct(tree.node.attainment)}</Typography.Text>} />}
           <Space>
             <RuleTag row={tree.node} />
             <Button size="small" icon={<QuestionCircleOutlined />} onClick={() => setExplain(tree.node)}>
