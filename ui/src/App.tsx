@@ -22,6 +22,8 @@ const PipelineFunnelPage = lazy(() => import('./pages/PipelineFunnel.tsx'));
 const ProgressPage = lazy(() => import('./pages/Progress.tsx'));
 const AdminPipelinesPage = lazy(() => import('./pages/AdminPipelines.tsx'));
 const PipelineEditorPage = lazy(() => import('./pages/PipelineEditor.tsx'));
+const TargetPlansPage = lazy(() => import('./pages/TargetPlans.tsx'));
+const TargetPlanPage = lazy(() => import('./pages/TargetPlan.tsx'));
 
 const FONT =
   '-apple-system, BlinkMacSystemFont, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -77,6 +79,8 @@ export function App() {
                 <Route path="admin/objects" element={<RequireAdmin>{page(<AdminObjectsPage />)}</RequireAdmin>} />
                 <Route path="admin/objects/:key" element={<RequireAdmin>{page(<ObjectEditorPage />)}</RequireAdmin>} />
                 <Route path="progress" element={page(<ProgressPage />)} />
+                <Route path="targets" element={page(<TargetPlansPage />)} />
+                <Route path="targets/:key" element={page(<TargetPlanPage />)} />
                 <Route path="pipelines/:key/board" element={page(<PipelineBoardPage />)} />
                 <Route path="pipelines/:key/funnel" element={page(<PipelineFunnelPage />)} />
                 <Route path="admin/pipelines" element={<RequireAdmin>{page(<AdminPipelinesPage />)}</RequireAdmin>} />

@@ -294,3 +294,134 @@ export interface StuckItem {
   days: number;
   slaDays?: number | null;
 }
+
+// ---- Target plans (issue 4; engine/api/targets.go). Amounts are integers in the metric's
+// stored unit (money: 分, scale 100).
+
+export type TargetLevel = 'floor' | 'target' | 'stretch';
+
+/** TargetPlanDefinition is schemas/target_plan.schema.json; parts the UI does not edit pass through. */
+export interface TargetPlanDefinition {
+  key?: string;
+  label?: Partial<Record<string, string>>;
+  metric?: string;
+  fiscalYear?: number;
+  amounts?: Partial<Record<TargetLevel, number>>;
+  granularity?: number;
+  seasonality?: { source?: 'weights' | 'lastYear' | 'equal'; weights?: number[] };
+  allocation?: { formula?: string; levels?: { depth: number; formula: string }[]; historyPeriod?: string; equalSplitOnZero?: boolean };
+  attributes?: string[];
+  nodes?: Record<string, TargetNodeSettings>;
+  [k: string]: unknown;
+}
+
+export interface TargetNodeSettings {
+  inputs?: Record<string, number>;
+  floor?: number;
+  cap?: number;
+  locks?: Partial<Record<TargetLevel, number>>;
+}
+
+/** TargetPlan is GET /target-plans/{key} (the working copy) and a row of the list. */
+export interface TargetPlan {
+  key: string;
+  label?: Localized;
+  version: number;
+  status: 'draft' | 'published';
+  publishedVersion: number;
+  definition: TargetPlanDefinition;
+  updatedAt?: string;
+  updatedBy?: string;
+}
+
+export interface TargetExplain {
+  rule: 'root' | 'formula' | 'equal' | 'locked' | 'floor' | 'cap' | 'frozen' | string;
+  formula?: string;
+  inputs?: Record<string, { value: number; share: number }>;
+  weight: number;
+  share: number;
+  pool: number;
+  raw: number;
+  rounded: number;
+  frozen?: number;
+}
+
+export interface TargetRow {
+  key: string;
+  name: string;
+  kind: 'company' | 'team' | 'user';
+  depth: number;
+  parent?: string;
+  amount: number;
+  annual: number;
+  months: number[];
+  explain: TargetExplain;
+  lock?: number;
+  floor?: number;
+  cap?: number;
+  inputs?: Record<string, number>;
+  dims?: { key: string; amount: number }[];
+  proposal?: unknown;
+  actual?: number;
+  attainment?: number;
+  hasChildren: boolean;
+}
+
+export interface TargetTree {
+  plan: string;
+  version: number;
+  level: TargetLevel;
+  levels: TargetLevel[];
+  metric: string;
+  unit: MetricUnit;
+  scale: number;
+  period: { key: string; start: string; end: string };
+  node: TargetRow;
+  children: TargetRow[];
+  path: { key: string; name: string }[];
+}
+
+export interface TargetNodeChange {
+  key: string;
+  name: string;
+  old: number;
+  new: number;
+  delta: number;
+}
+
+/** TargetOutcome answers locks, accepts and re-spreads (dryRun: nothing saved). */
+export interface TargetOutcome {
+  dryRun: boolean;
+  changes: Partial<Record<TargetLevel, TargetNodeChange[]>>;
+  totals: Partial<Record<TargetLevel, number>>;
+  plan?: TargetPlan;
+}
+
+export interface TargetVersion {
+  plan: string;
+  version: number;
+  author: string;
+  at: string;
+  reason: string;
+  totals: Partial<Record<TargetLevel, number>>;
+}
+
+export interface TargetDiff {
+  definition: { path: string; old: unknown; new: unknown }[];
+  nodes: Partial<Record<TargetLevel, TargetNodeChange[]>>;
+}
+
+export interface TargetSuggestion {
+  metric: string;
+  fiscalYear: number;
+  history: { fiscalYear: number; actual: number; months: number[] }[];
+  trendGrowth: number | null;
+  marketGrowth: number | null;
+  growth: number;
+  suggested: number;
+  seasonality: number[];
+  reasoning: { 'zh-CN': string; en: string }[];
+  granularity: number;
+  hasHistory: boolean;
+  lastYearTotal: number;
+}

@@ -1,7 +1,7 @@
 import { Suspense, useMemo, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { Avatar, Button, Drawer, Dropdown, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
-import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined } from '@ant-design/icons';
+import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined } from '@ant-design/icons';
 import { useAuth } from '../auth.tsx';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { isPublished, ObjectsProvider, useObjects } from '../objects.tsx';
@@ -18,6 +18,7 @@ function selectedKey(pathname: string): string {
   const pipe = /^\/pipelines\/([^/]+)/.exec(pathname);
   if (pipe) return `pipe:${decodeURIComponent(pipe[1])}`;
   if (pathname.startsWith('/progress')) return 'progress';
+  if (pathname.startsWith('/targets')) return 'targets';
   if (pathname.startsWith('/admin/objects')) return 'admin:objects';
   if (pathname.startsWith('/admin/pipelines')) return 'admin:pipelines';
   return 'home';
@@ -35,6 +36,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     const boards = pipelines.filter(isPublished);
     const list: MenuProps['items'] = [
       { key: 'progress', icon: <RiseOutlined />, label: t('nav.progress') },
+      { key: 'targets', icon: <AimOutlined />, label: t('nav.targets') },
       { key: 'home', icon: <HomeOutlined />, label: t('nav.home') },
       {
         type: 'group',
@@ -70,6 +72,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     }
     if (key === 'home') navigate('/');
     else if (key === 'progress') navigate('/progress');
+    else if (key === 'targets') navigate('/targets');
     else if (key === 'admin:objects') navigate('/admin/objects');
     else if (key === 'admin:pipelines') navigate('/admin/pipelines');
     else if (key.startsWith('pipe:')) navigate(`/pipelines/${encodeURIComponent(key.slice(5))}/board`);

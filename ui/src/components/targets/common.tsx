@@ -1,0 +1,94 @@
+// Small pieces shared by the target plan tabs: the rule tag, the amount cell and the
+// change table of a lock or re-spread preview.
+import { Alert, Table, Tag, Tooltip, Typography } from 'antd';
+import type { TargetNodeChange, TargetRow } from '../../api/types.ts';
+import { isApiError } from '../../api/client.ts';
+import { useI18n } from '../../i18n/index.tsx';
+import type { MsgKey } from '../../i18n/messages.ts';
+import { problemText } from '../../lib/problem.ts';
+import { exactAmount, formatAmount, type Measure } from '../../lib/targets.ts';
+
+const RULE_COLORS: Record<string, string> = { locked: 'purple', floor: 'cyan', cap: 'orange', formula: 'blue', equal: 'geekblue', root: 'gold', frozen: 'default' };
+
+/** RuleTag names how a row's amount was set: 锁定 / 保底 / 封顶 / 公式. */
+export function RuleTag({ row }: { row: TargetRow }) {
+  const { t } = useI18n();
+  const rule = row.lock !== undefined && row.lock !== null ? 'locked' : row.explain?.rule || 'formula';
+  const key = `targets.rule.${rule}` as MsgKey;
+  const label = t(key);
+  return (
+    <Tag color={RULE_COLORS[rule] ?? 'default'} data-testid={`rule-${rule}`}>
+      {label === key ? rule : label}
+    </Tag>
+  );
+}
+
+/** Amount shows an amount in 元 / 万元 with the exact figure on hover. */
+export function Amount({ value, measure, strong, testId }: { value: number | null | undefined; measure: Measure; strong?: boolean; testId?: string }) {
+  const { lang } = useI18n();
+  return (
+    <Tooltip title={exactAmount(value, measure, lang)}>
+      <Typography.Text strong={strong} data-testid={testId} data-amount={value ?? ''} style={{ whiteSpace: 'nowrap' }}>
+        {formatAmount(value, measure, lang)}
+      </Typography.Text>
+    </Tooltip>
+  );
+}
+
+/** ChangeTable lists every node an action would change: old → new and the difference. */
+export function ChangeTable({ changes, measure, testId }: { changes: TargetNodeChange[]; measure: Measure; testId?: string }) {
+  const { t } = useI18n();
+  return (
+    <Table<TargetNodeChange>
+      data-testid={testId}
+      size="small"
+      rowKey="key"
+      pagination={false}
+      dataSource={changes}
+      scroll={{ x: 420 }}
+      locale={{ emptyText: t('targets.noChanges') }}
+      onRow={(r) => ({ 'data-testid': `change-${r.key}` }) as React.HTMLAttributes<HTMLElement>}
+      columns={[
+        { title: t('targets.name'), dataIndex: 'name' },
+        { title: t('targets.old'), key: 'old', render: (_, r) => <Amount value={r.old} measure={measure} testId="change-old" /> },
+        { title: t('targets.newAmount'), key: 'new', render: (_, r) => <Amount value={r.new} measure={measure} strong testId="change-new" /> },
+        {
+          title: t('targets.delta'),
+          key: 'delta',
+          render: (_, r) => (
+            <Typography.Text type={r.delta < 0 ? 'danger' : 'success'} style={{ whiteSpace: 'nowrap' }}>
+              {r.delta > 0 ? '+' : ''}
+              {exactAmount(r.delta, measure, 'zh-CN')}
+            </Typography.Text>
+          ),
+        },
+      ]}
+    />
+  );
+}
+
+/** ProblemAlert shows a failed call in place: the detail and every error message (with its pointer). */
+export function ProblemAlert({ error, testId }: { error: unknown; testId?: string }) {
+  const { t } = useI18n();
+  const errs = isApiError(error) ? (error.problem.errors ?? []) : [];
+  return (
+    <Alert
+      data-testid={testId}
+      type="error"
+      showIcon
+      style={{ marginBottom: 12 }}
+      title={problemText(error, t)}
+      description={
+        errs.length > 0 ? (
+          <ul style={{ margin: 0, paddingInlineStart: 18 }}>
+            {errs.map((e, i) => (
+              <li key={i}>
+                {e.pointer && <Typography.Text code>{e.pointer}</Typography.Text>} {e.message}
+              </li>
+            ))}
+          </ul>
+        ) : undefined
+      }
+    />
+  );
+}
