@@ -553,8 +553,9 @@ type Suggestion struct {
 // YearActual is one past year's company actual.
 type YearActual struct {
 	FiscalYear int       `json:"fiscalYear"`
-	Actual     int64     `json:"actual"`
+	Actual     int64     `json:"actual"` // projected to the year's end when Partial
 	Months     [12]int64 `json:"months"`
+	Partial    bool      `json:"partial,omitempty"` // the year is still running
 }
 
 // Reason is one step of a suggestion's reasoning, in both languages.
@@ -604,6 +605,39 @@ func (s *Service) Suggest(ctx context.Context, db store.DB, tenantName, metric s
 	say := func(zh, en string, args ...any) {
 		out.Reasoning = append(out.Reasoning, Reason{ZhCN: fmt.Sprintf(zh, args...), En: fmt.Sprintf(en, args...)})
 	}
+	// A year still running (planning next year in November) is projected to
+	// its end by the year before's shape: year-to-date ÷ the share the same
+	// months had of that year. Taking it as a whole year would read as a
+	// collapse.
+	if n := len(out.History); n > 0 {
+		last := &out.History[n-1]
+		y, err := cal.Parse(strconv.Itoa(last.FiscalYear))
+		if err != nil {
+			return nil, err
+		}
+		if now := s.Now(); now.Before(y.End) {
+			last.Partial = true
+			share := 0.0
+			if n >= 2 && out.History[n-2].Actual > 0 {
+				prev := out.History[n-2]
+				for i := 0; i < 12; i++ {
+					m := cal.Of(y.Start.AddDate(0, i, 0), period.Month)
+					share += float64(prev.Months[i]) / float64(prev.Actual) * period.Elapsed(m, now)
+				}
+			}
+			if share <= 0 {
+				share = period.Elapsed(y, now)
+			}
+			ytd := last.Actual
+			if share > 0 {
+				last.Actual = int64(math.Round(float64(ytd) / share))
+			}
+			out.Reasoning = append(out.Reasoning, Reason{
+				ZhCN: fmt.Sprintf("%d 财年尚未结束：截至今天实际 %s，按上一年同期占比 %.1f%% 推算全年 %s。", last.FiscalYear, fmtAmount(ytd), share*100, fmtAmount(last.Actual)),
+				En:   fmt.Sprintf("Fiscal %d is not over: %s to date, projected to %s for the year by the %.1f%% share the same months had the year before.", last.FiscalYear, fmtAmount(ytd), fmtAmount(last.Actual), share*100),
+			})
+		}
+	}
 	if len(out.History) == 0 {
 		say("过去三年没有 %s 的实际数据，无法按历史推算；请直接填写目标。", "No actuals of %s in the last three years: nothing to extrapolate; type the target in.", metric)
 		for i := range out.Seasonality {
@@ -639,18 +673,24 @@ func (s *Service) Suggest(ctx context.Context, db store.DB, tenantName, metric s
 	out.Suggested = int64(math.Round(raw/float64(granularity))) * granularity
 	say("建议目标 = %s × (1 %+.1f%%) ≈ %s（按粒度 %s 取整）。", "Suggested = %s × (1 %+.1f%%) ≈ %s (rounded to the granularity %s).",
 		fmtAmount(last.Actual), out.Growth*100, fmtAmount(out.Suggested), fmtAmount(granularity))
+	// Seasonality from the last complete year (a running year's later
+	// months are still empty).
+	shape := last
+	if last.Partial && len(out.History) >= 2 {
+		shape = out.History[len(out.History)-2]
+	}
 	total := 0.0
-	for _, m := range last.Months {
+	for _, m := range shape.Months {
 		total += float64(max(m, 0))
 	}
-	for i, m := range last.Months {
+	for i, m := range shape.Months {
 		if total > 0 {
 			out.Seasonality[i] = math.Round(float64(max(m, 0))/total*10000) / 10000
 		} else {
 			out.Seasonality[i] = 1.0 / 12
 		}
 	}
-	say("季节性取 %d 财年各月实际占比。", "Seasonality: each month's share of fiscal %d.", last.FiscalYear)
+	say("季节性取 %d 财年各月实际占比。", "Seasonality: each month's share of fiscal %d.", shape.FiscalYear)
 	return out, nil
 }
 
