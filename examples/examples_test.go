@@ -247,9 +247,10 @@ func TestConventions(t *testing.T) {
 // client is the API of a fresh server whose only tenant, acme, is empty
 // but for its admin.
 type client struct {
-	t     *testing.T
-	url   string
-	token string
+	t      *testing.T
+	url    string
+	token  string            // the current user's
+	tokens map[string]string // by role: admin, and a rep once a walk needs one
 }
 
 func newTenant(t *testing.T) *client {
@@ -281,7 +282,24 @@ func newTenant(t *testing.T) *client {
 		t.Fatalf("login: %d %v", status, body)
 	}
 	c.token = body["token"].(string)
+	c.tokens = map[string]string{"admin": c.token}
 	return c
+}
+
+// as makes the following requests as a user of the given role, creating
+// one on first use.
+func (c *client) as(role string) {
+	c.t.Helper()
+	if tok, ok := c.tokens[role]; ok {
+		c.token = tok
+		return
+	}
+	c.token = c.tokens["admin"]
+	username, password := role+"1", "pw-"+role+"-12345678"
+	c.must(201, "POST", "/api/v1/users", map[string]any{"username": username, "password": password, "roles": []string{role}})
+	body := c.must(200, "POST", "/api/v1/auth/login", map[string]any{"tenant": "acme", "username": username, "password": password})
+	c.tokens[role] = body["token"].(string)
+	c.token = c.tokens[role]
 }
 
 func (c *client) do(method, path string, body any) (int, map[string]any) {
@@ -350,10 +368,11 @@ func apply(c *client, doc map[string]any, fiscalYear int) {
 	}
 }
 
-// step is one move of a walk through a template: create a record, patch
-// it, move it to a stage (expecting a refusal when code is set), or read a
-// metric's actual for a period at company level.
+// step is one move of a walk through a template: switch user (as), create
+// a record, patch it, move it to a stage (expecting a refusal when code is
+// set), or read a metric's actual for a period at company level.
 type step struct {
+	As     string         `json:"as"`     // admin or another role
 	Create string         `json:"create"` // object key; the record becomes the current one
 	Patch  map[string]any `json:"patch"`
 	Data   map[string]any `json:"data"`
@@ -371,6 +390,8 @@ func walk(c *client, steps []step) {
 	for i, s := range steps {
 		where := fmt.Sprintf("step %d", i)
 		switch {
+		case s.As != "":
+			c.as(s.As)
 		case s.Create != "":
 			status, body := c.do("POST", "/api/v1/records/"+s.Create, s.Data)
 			if s.Code != "" {
