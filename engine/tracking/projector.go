@@ -32,7 +32,7 @@ const (
 // drainPause is the background drainer's rest between two drains: the
 // longest a write waits for its projection beyond the drain itself, unless
 // a read asks for it (Sync).
-const drainPause = 20 * time.Millisecond
+const drainPause = 50 * time.Millisecond
 
 // DefaultLeaseTTL is how long a projector lease lasts without renewal.
 const DefaultLeaseTTL = 30 * time.Second
@@ -132,12 +132,16 @@ func (t *Tracker) Sync(ctx context.Context, db store.DB, tenant string) error {
 }
 
 // mark records that the record is about to be stored at version. One entry
-// per (record, version): marks never overwrite each other, and an Inc bumps
-// the entry's own version, so a drain deleting an entry it read earlier
-// fails (and leaves it) if the same mark was made again meanwhile.
+// per (record, version), so marks never overwrite each other. Marking an
+// entry that exists (a concurrent write expecting the same version) bumps
+// its store version, so a drain deleting the copy it read earlier fails
+// and leaves it.
 func (t *Tracker) mark(ctx context.Context, db store.DB, object, id string, version int64) error {
-	_, err := db.Inc(ctx, collOutbox, fmt.Sprintf("%s:%s:%d", object, id, version), map[string]int64{"n": 1},
-		store.Doc{"object": object, "record": id, "v": version})
+	key := fmt.Sprintf("%s:%s:%d", object, id, version)
+	_, err := db.Insert(ctx, collOutbox, store.Doc{store.KeyID: key, "object": object, "record": id, "v": version, "n": int64(1)})
+	if errors.Is(err, store.ErrDuplicate) {
+		_, err = db.Inc(ctx, collOutbox, key, map[string]int64{"n": 1}, store.Doc{"object": object, "record": id, "v": version})
+	}
 	if err != nil {
 		return fmt.Errorf("tracking outbox: %w", err)
 	}
