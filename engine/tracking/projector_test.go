@@ -752,6 +752,7 @@ func TestBatchedDrain(t *testing.T) {
 	e := newEnv(t, allMetrics()...)
 	rng := rand.New(rand.NewPCG(7, 8))
 	m := &model{recs: map[string]*mrec{}}
+	pruneCrashed := false
 	for round := 0; round < 12; round++ {
 		e.setLease(t, "other-instance", time.Hour)
 		e.ops(t, rng, m, 15)
@@ -759,12 +760,25 @@ func TestBatchedDrain(t *testing.T) {
 			t.Fatalf("round %d: only %d outbox entries under a foreign lease", round, n)
 		}
 		e.setLease(t, "other-instance", -time.Second)
-		if err := e.tr.Drain(e.ctx, e.db, "demo"); err != nil {
+		// Die once in the middle of a prune; the restart carries on.
+		e.tr.failAt = func(step string) error {
+			if step == "prune" && !pruneCrashed {
+				pruneCrashed = true
+				return errAbort
+			}
+			return nil
+		}
+		if err := e.tr.Drain(e.ctx, e.db, "demo"); errors.Is(err, errAbort) {
+			e.restart(t)
+		} else if err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := e.db.Count(e.ctx, collOutbox, store.Query{}); n != 0 {
 			t.Fatalf("round %d: %d outbox entries after a drain", round, n)
 		}
+	}
+	if !pruneCrashed {
+		t.Fatal("no prune ran")
 	}
 	e.checkAgainstBrute(t, m)
 	e.reconcileClean(t)
