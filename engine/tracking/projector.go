@@ -447,9 +447,18 @@ func cellFrom(v any) Cell {
 	return Cell{store.Int(m["sum"]), store.Int(m["count"])}
 }
 
-func writeApplied(ctx context.Context, db store.DB, object, record string, cs []Contribution, seq int64) error {
+// writeApplied stores a record's applied contributions as of seq, unless a
+// later seq is already there. known says cur is the applied doc as read in
+// this run (nil: none), which saves reading it again; a changed doc then
+// fails the write (conflict or duplicate), and replay heals it.
+func writeApplied(ctx context.Context, db store.DB, object, record string, cs []Contribution, seq int64, cur store.Doc, known bool) error {
 	id := object + ":" + record
-	d, err := db.Get(ctx, collApplied, id)
+	d, err := cur, error(nil)
+	if !known {
+		d, err = db.Get(ctx, collApplied, id)
+	} else if d == nil {
+		err = store.ErrNotFound
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if len(cs) == 0 {

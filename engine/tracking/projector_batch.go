@@ -77,6 +77,10 @@ type item struct {
 	record  string
 	deltas  []Contribution
 	applied []Contribution
+	// cur is the applied doc read when the batch was made (nil: none) when
+	// known is set; replayed items read it again.
+	cur   store.Doc
+	known bool
 }
 
 // batch is one journal document.
@@ -217,11 +221,13 @@ func (p *projector) project(obs []store.Doc) error {
 		keys = append(keys, tg.object+":"+tg.record)
 	}
 	have := map[string][]Contribution{}
+	appliedDocs := map[string]store.Doc{}
 	err := p.db.Scan(p.ctx, collApplied, store.Query{Where: []store.Cond{{Field: store.KeyID, Op: store.In, Value: keys}}},
 		func(d store.Doc) error {
 			cs := contribsFrom(d["contrib"])
 			sortContribs(cs)
 			have[store.ID(d)] = cs
+			appliedDocs[store.ID(d)] = d
 			return nil
 		})
 	if err != nil {
@@ -249,7 +255,8 @@ func (p *projector) project(obs []store.Doc) error {
 			}
 		}
 		if !sameContribs(have[k], want) {
-			b.items = append(b.items, item{object: tg.object, record: tg.record, deltas: diff(have[k], want), applied: want})
+			b.items = append(b.items, item{object: tg.object, record: tg.record, deltas: diff(have[k], want), applied: want,
+				cur: appliedDocs[k], known: true})
 		}
 		for _, ob := range tg.entries {
 			// An entry of a version the record has not reached is a write
@@ -338,7 +345,7 @@ func (p *projector) apply(b batch, extra []task) error {
 	}
 	for _, it := range b.items {
 		tasks = append(tasks, task{"applied", func() error {
-			return writeApplied(p.ctx, p.db, it.object, it.record, it.applied, b.seq)
+			return writeApplied(p.ctx, p.db, it.object, it.record, it.applied, b.seq, it.cur, it.known)
 		}})
 	}
 	tasks = append(tasks, extra...)
