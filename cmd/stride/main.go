@@ -52,6 +52,8 @@ func main() {
 		err = passwd(os.Args[2:])
 	case "reconcile":
 		err = reconcile(os.Args[2:])
+	case "template":
+		err = template(os.Args[2:])
 	case "version", "--version", "-v":
 		fmt.Println("stride", version)
 	case "help", "--help", "-h":
@@ -75,6 +77,10 @@ Usage:
   stride passwd TENANT USER  set a user's password
   stride reconcile [-tenant T] [-repair]
                              recompute metric rollups from records, report drift (and repair it)
+  stride template apply PATH -tenant T [-create] [-force] [-dry-run] [-publish-plans]
+                             install a template bundle (a file, or a directory with template.json)
+  stride template export -tenant T     write the tenant's configuration as a bundle to stdout
+  stride template diff PATH -tenant T  compare a bundle with the tenant's configuration
   stride version             print the version
 
 Environment:
@@ -85,6 +91,7 @@ Environment:
   STRIDE_LOG_FORMAT      text (default) or json
   STRIDE_LOG_LEVEL       debug, info (default), warn, error
   STRIDE_INSTANCE_ID     stable name of this server instance (default hostname:address)
+  STRIDE_DEMO_ORG        off: first start without the demo org and target plan
 `)
 }
 
@@ -170,7 +177,7 @@ func serve() error {
 	srv := &http.Server{
 		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
-			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, UI: uiFS, Version: version}).Handler(),
+			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, UI: uiFS, Version: version}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

@@ -55,7 +55,7 @@ func open(t testing.TB, dir string) *setup.App {
 
 func deps(a *setup.App) api.Deps {
 	return api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects, Records: a.Records,
-		Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Version: "test"}
+		Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Version: "test"}
 }
 
 func openSQLite(t testing.TB, dir string) store.Store {

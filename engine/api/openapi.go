@@ -92,6 +92,7 @@ func components() map[string]any {
 	pipelineDef := schemaDoc("pipeline.schema.json", "Pipeline_", defs)
 	metricDef := schemaDoc("metric.schema.json", "Metric_", defs)
 	planDef := schemaDoc("target_plan.schema.json", "TargetPlan_", defs)
+	bundleDef := schemaDoc("template.schema.json", "Template_", defs)
 	num := map[string]any{"type": "number"}
 	nullable := func(t string) map[string]any { return map[string]any{"type": []string{t, "null"}} }
 	row := obj(map[string]any{"node": obj(map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"company", "team", "user"}}, "id": str, "name": str}),
@@ -190,6 +191,13 @@ func components() map[string]any {
 		"TargetSuggestion": obj(map[string]any{"metric": str, "fiscalYear": integer, "history": arr(obj(map[string]any{"fiscalYear": integer, "actual": integer, "months": arr(integer)})),
 			"trendGrowth": nullable("number"), "marketGrowth": nullable("number"), "growth": num, "suggested": integer, "seasonality": arr(num),
 			"reasoning": arr(obj(map[string]any{"zh-CN": str, "en": str})), "granularity": integer, "hasHistory": boolean, "lastYearTotal": integer}),
+		"TemplateBundle":       bundleDef,
+		"TemplateApplyRequest": obj(map[string]any{"name": str, "bundle": anyObj, "dryRun": boolean, "force": boolean, "publishPlans": boolean}),
+		"TemplateReport": obj(map[string]any{"template": str, "version": str, "tenant": str, "dryRun": boolean, "conflicts": integer,
+			"changes": arr(obj(map[string]any{"kind": str, "key": str, "action": map[string]any{"type": "string", "enum": []string{"create", "upgrade", "unchanged", "conflict", "overwrite"}}, "reason": str}))}),
+		"TemplateDiff": obj(map[string]any{"items": arr(obj(map[string]any{"kind": str, "key": str, "status": map[string]any{"type": "string", "enum": []string{"added", "removed", "changed"}},
+			"changes": arr(obj(map[string]any{"path": str, "old": map[string]any{}, "new": map[string]any{}}))}))}),
+		"TemplateList":    obj(map[string]any{"items": arr(obj(map[string]any{"name": str, "metadata": anyObj, "contains": anyObj}))}),
 		"RuleCheckResult": obj(map[string]any{"ok": boolean, "type": str, "value": map[string]any{}, "reads": map[string]any{}, "errors": arr(fieldErr)}),
 	}
 	for k, v := range defs {

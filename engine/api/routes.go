@@ -25,6 +25,7 @@ func (s *Server) table() []route {
 	rs = append(rs, s.pipelineRoutes()...)
 	rs = append(rs, s.trackingRoutes()...)
 	rs = append(rs, s.targetRoutes()...)
+	rs = append(rs, s.templateRoutes()...)
 	return rs
 }
 

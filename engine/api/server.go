@@ -23,6 +23,7 @@ import (
 	"stride/engine/records"
 	"stride/engine/store"
 	"stride/engine/targets"
+	"stride/engine/templates"
 	"stride/engine/tenant"
 	"stride/engine/tracking"
 )
@@ -41,8 +42,12 @@ type Deps struct {
 	Pipelines *pipeline.Service
 	Tracker   *tracking.Tracker
 	Progress  *progress.Service
-	// Targets may be nil (then target plan routes are not served).
+	// Targets may be nil (then target plan routes answer 404).
 	Targets *targets.Service
+	// Templates may be nil (then template routes answer 404); Examples
+	// holds the built-in templates (<name>/template.json), may be nil.
+	Templates *templates.Service
+	Examples  fs.FS
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.

@@ -14,6 +14,7 @@ import (
 	"stride/engine/rules"
 	"stride/engine/store"
 	"stride/engine/targets"
+	"stride/engine/templates"
 	"stride/engine/tenant"
 	"stride/engine/tracking"
 )
@@ -31,6 +32,7 @@ type App struct {
 	Tracker   *tracking.Tracker
 	Progress  *progress.Service
 	Targets   *targets.Service
+	Templates *templates.Service
 }
 
 // New wires the engine over st and declares the system collections.
@@ -54,13 +56,15 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	reg.AddCollections(tr.Collections()...)
 	tgts := targets.New(tr, eng, reg)
 	reg.AddCollections(tgts.Collections()...)
+	reg.AddCollections(templates.Collections()...)
 	recs := records.NewService(objs)
 	pipes.Attach(recs)
 	recs.Use(tr.Hook())
 	prog := progress.New(tr, pipes)
 	prog.SetTargets(tgts)
 	return &App{Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
-		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts}, nil
+		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts,
+		Templates: &templates.Service{Tenants: reg, Objects: objs, Pipelines: pipes, Tracker: tr, Targets: tgts}}, nil
 }
 
 // Shutdown releases what this instance holds (the tracking projector leases)

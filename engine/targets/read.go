@@ -578,6 +578,16 @@ func diffValues(path string, a, b any, out *[]Change) {
 		}
 		return
 	}
+	// Lists of the same length compare item by item (a stage's SLA shows as
+	// /stages/0/slaDays, not as the whole list).
+	if al, ok := a.([]any); ok {
+		if bl, ok := b.([]any); ok && len(al) == len(bl) {
+			for i := range al {
+				diffValues(path+"/"+strconv.Itoa(i), al[i], bl[i], out)
+			}
+			return
+		}
+	}
 	if !reflect.DeepEqual(normalise(a), normalise(b)) {
 		*out = append(*out, Change{Path: path, Old: a, New: b})
 	}
@@ -605,4 +615,19 @@ func (s *Service) FormulaCheck(src string, attributes []string) error {
 	d := &Definition{Attributes: attributes}
 	_, err := s.rules.Check(src, env(d.inputNames()), rules.Number)
 	return err
+}
+
+// DiffValues appends to out the JSON Pointer paths (under path) whose values
+// differ between a and b; added or removed settings show as their leaves.
+func DiffValues(path string, a, b any, out *[]Change) { diffValues(path, a, b, out) }
+
+// Normalize returns a definition in the form Save stores it (decoded and
+// re-encoded: empty settings dropped), for comparing definitions; a
+// definition that does not decode is returned unchanged.
+func Normalize(def map[string]any) map[string]any {
+	d, fe := decode(def)
+	if len(fe) > 0 {
+		return def
+	}
+	return d.toMap()
 }

@@ -195,3 +195,25 @@ func (t Tenant) Calendar() period.Calendar {
 	}
 	return period.Calendar{Location: loc, FiscalStartMonth: m}
 }
+
+// Drop deletes a tenant and its database. The tenant row goes first, so a
+// crash in between leaves only an orphan database that Create reuses.
+func (r *Registry) Drop(ctx context.Context, name string) error {
+	if _, err := r.Get(ctx, name); err != nil {
+		return err
+	}
+	sys, err := r.System(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sys.Delete(ctx, collTenants, name, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("drop tenant %s: %w", name, err)
+	}
+	r.mu.Lock()
+	delete(r.declared, name)
+	r.mu.Unlock()
+	if err := r.store.DropDB(ctx, "t_"+name); err != nil {
+		return fmt.Errorf("drop tenant database %s: %w", name, err)
+	}
+	return nil
+}

@@ -75,6 +75,7 @@ type Tracker struct {
 	cache    sync.Map                 // metricKey{tenant,key,version} → *Metric
 	tzs      sync.Map                 // tenant → *time.Location
 	declared sync.Map                 // tenant → true
+	pending  sync.Map                 // tenant → pendingSeen (projector_batch.go)
 
 	// failAt, when set (tests only), is called before each projector step
 	// and may abort the projector by returning an error.

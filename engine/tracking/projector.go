@@ -17,18 +17,22 @@ import (
 
 // Collections (see the package documentation and the report for layouts).
 const (
-	collOutbox  = "trk_outbox"  // {_id: object:record, object, record, n}
+	collOutbox  = "trk_outbox"  // {_id: object:record:v, object, record, v (record version the write will store), n}
 	collApplied = "trk_applied" // {_id: object:record, object, record, contrib: [{m,o,d,s,c}], seq}
-	collJournal = "trk_journal" // {_id: %019d seq, seq, object, record, deltas: [...], applied: [...]}
-	collState   = "trk_state"   // {_id: "seq", n} {_id: "checkpoint", done} {_id: "lease", holder, until}
+	collJournal = "trk_journal" // {_id: %019d seq, seq, items: [{object, record, deltas: [...], applied: [...]}]}
+	collState   = "trk_state"   // {_id: "checkpoint", done} {_id: "lease", holder, until}
 	collRollup  = "trk_rollup"  // {_id: metric|owner|YYYY-MM, metric, owner, month, days: {DD: {sum, count}}, lastSeq}
 )
 
 const (
-	idSeq        = "seq"
 	idCheckpoint = "checkpoint"
 	idLease      = "lease"
 )
+
+// drainPause is the background drainer's rest between two drains: the
+// longest a write waits for its projection beyond the drain itself, unless
+// a read asks for it (Sync).
+const drainPause = 50 * time.Millisecond
 
 // DefaultLeaseTTL is how long a projector lease lasts without renewal.
 const DefaultLeaseTTL = 30 * time.Second
@@ -46,8 +50,10 @@ func (t *Tracker) Hook() records.Hook { return hook{t} }
 type hook struct{ t *Tracker }
 
 // BeforeWrite refuses invalid credit splits and marks the record in the
-// outbox before it is stored: a crash after this is harmless (the projector
-// recomputes from whatever the record's state is).
+// outbox before it is stored, with the version the write will give it: a
+// crash after this is harmless (the projector recomputes from whatever the
+// record's state is), and a drain that runs before the record is stored
+// keeps the mark until it sees that version (see pendingTTL).
 func (h hook) BeforeWrite(ctx context.Context, w *records.Write) error {
 	ms, err := h.t.metricsOf(ctx, w.DB, w.Principal.Tenant, w.Object.Key)
 	if err != nil || len(ms) == 0 {
@@ -67,20 +73,20 @@ func (h hook) BeforeWrite(ctx context.Context, w *records.Write) error {
 	if err := h.t.declare(ctx, w.DB, w.Principal.Tenant); err != nil {
 		return err
 	}
-	return h.t.mark(ctx, w.DB, w.Object.Key, w.New.ID)
+	version := int64(1) // an insert stores version 1, a replace ifVersion+1
+	if w.Old != nil {
+		version = w.Old.Version + 1
+	}
+	return h.t.mark(ctx, w.DB, w.Object.Key, w.New.ID, version)
 }
 
-// AfterWrite marks the record again (a drain running between BeforeWrite and
-// the store write may have consumed the first mark with the old state) and
-// projects it: in the background when Async is set (the server), else
-// synchronously (tests, tools). Failures are
-// healed by the next drain, Start, or Reconcile.
+// AfterWrite projects the record: in the background when Async is set (the
+// server), else synchronously (tests, tools). It writes nothing itself: the
+// mark BeforeWrite left stays until a drain has seen the stored version.
+// Failures are healed by the next drain, Start, or Reconcile.
 func (h hook) AfterWrite(ctx context.Context, w *records.Write) {
 	ms, err := h.t.metricsOf(ctx, w.DB, w.Principal.Tenant, w.Object.Key)
 	if err != nil || len(ms) == 0 {
-		return
-	}
-	if h.t.mark(ctx, w.DB, w.Object.Key, w.New.ID) != nil {
 		return
 	}
 	if h.t.Async {
@@ -91,9 +97,10 @@ func (h hook) AfterWrite(ctx context.Context, w *records.Write) {
 }
 
 // kick asks the tenant's background drainer to run, starting it on first
-// use. Kicks while a drain runs coalesce into one more drain, so a burst of
-// writes costs a few drains, not one each, and the request never waits for
-// the projection (reads that need it current call Sync).
+// use. Kicks while a drain runs, or during the pause after one, coalesce
+// into one more drain, so a burst of writes costs a few batches, not one
+// each, and the request never waits for the projection (reads that need it
+// current call Sync).
 func (t *Tracker) kick(db store.DB, tenant string) {
 	t.mu.Lock()
 	ch, ok := t.kicks[tenant]
@@ -103,6 +110,10 @@ func (t *Tracker) kick(db store.DB, tenant string) {
 		go func() {
 			for range ch {
 				_ = t.Drain(context.Background(), db, tenant)
+				// A batch's fixed cost (journal, checkpoint: a few sequential
+				// writes) is paid per drain: under a stream of writes, letting
+				// them gather for a moment makes batches of many records.
+				time.Sleep(drainPause)
 			}
 		}()
 	}
@@ -120,8 +131,17 @@ func (t *Tracker) Sync(ctx context.Context, db store.DB, tenant string) error {
 	return t.Drain(ctx, db, tenant)
 }
 
-func (t *Tracker) mark(ctx context.Context, db store.DB, object, id string) error {
-	_, err := db.Inc(ctx, collOutbox, object+":"+id, map[string]int64{"n": 1}, store.Doc{"object": object, "record": id})
+// mark records that the record is about to be stored at version. One entry
+// per (record, version), so marks never overwrite each other. Marking an
+// entry that exists (a concurrent write expecting the same version) bumps
+// its store version, so a drain deleting the copy it read earlier fails
+// and leaves it.
+func (t *Tracker) mark(ctx context.Context, db store.DB, object, id string, version int64) error {
+	key := fmt.Sprintf("%s:%s:%d", object, id, version)
+	_, err := db.Insert(ctx, collOutbox, store.Doc{store.KeyID: key, "object": object, "record": id, "v": version, "n": int64(1)})
+	if errors.Is(err, store.ErrDuplicate) {
+		_, err = db.Inc(ctx, collOutbox, key, map[string]int64{"n": 1}, store.Doc{"object": object, "record": id, "v": version})
+	}
 	if err != nil {
 		return fmt.Errorf("tracking outbox: %w", err)
 	}
@@ -194,7 +214,8 @@ func (t *Tracker) exclusive(ctx context.Context, db store.DB, tenant string, fn 
 	if err != nil {
 		return err
 	}
-	p := &projector{t: t, ctx: ctx, db: db, tenant: tenant, tz: tz, metrics: map[string][]*Metric{}, objs: map[string]*objects.Compiled{}}
+	p := &projector{t: t, ctx: ctx, db: db, tenant: tenant, tz: tz, metrics: map[string][]*Metric{}, objs: map[string]*objects.Compiled{},
+		renewed: time.Now(), pending: t.pendingOf(tenant)}
 	if err := p.replay(); err != nil {
 		return err
 	}
@@ -260,15 +281,19 @@ type projector struct {
 	tz      *time.Location
 	metrics map[string][]*Metric
 	objs    map[string]*objects.Compiled
-	steps   int
+	renewed time.Time // last lease check
+	last    int64     // highest journal seq written or replayed
+	pending pendingSeen
 }
 
+// renew keeps the lease alive during a long run: it checks it every quarter
+// TTL (acquire writes only once half of it has elapsed).
 func (p *projector) renew() error {
-	p.steps++
-	if p.steps%100 == 0 {
-		return p.t.acquire(p.ctx, p.db)
+	if time.Since(p.renewed) < leaseTTL/4 {
+		return nil
 	}
-	return nil
+	p.renewed = time.Now()
+	return p.t.acquire(p.ctx, p.db)
 }
 
 func (p *projector) metricsOf(object string) ([]*Metric, *objects.Compiled, error) {
@@ -287,128 +312,6 @@ func (p *projector) metricsOf(object string) ([]*Metric, *objects.Compiled, erro
 	}
 	p.metrics[object], p.objs[object] = ms, obj
 	return ms, obj, nil
-}
-
-// journal entry as stored.
-type entry struct {
-	seq     int64
-	object  string
-	record  string
-	deltas  []Contribution
-	applied []Contribution
-}
-
-func (p *projector) replay() error {
-	done, _, err := p.checkpoint()
-	if err != nil {
-		return err
-	}
-	var pending []entry
-	err = p.db.Scan(p.ctx, collJournal, store.Query{Where: []store.Cond{{Field: "seq", Op: store.Gt, Value: done}},
-		Sort: []store.SortKey{{Field: "seq"}}}, func(d store.Doc) error {
-		pending = append(pending, entryFrom(d))
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("tracking replay: %w", err)
-	}
-	for _, e := range pending {
-		if err := p.apply(e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *projector) drain() error {
-	for pass := 0; pass < 20; pass++ {
-		var todo []store.Doc
-		err := p.db.Scan(p.ctx, collOutbox, store.Query{}, func(d store.Doc) error {
-			todo = append(todo, d)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("tracking outbox: %w", err)
-		}
-		if len(todo) == 0 {
-			return nil
-		}
-		for _, d := range todo {
-			if err := p.project(d); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// project turns one outbox entry into a journal entry and applies it.
-func (p *projector) project(ob store.Doc) error {
-	if err := p.renew(); err != nil {
-		return err
-	}
-	object, _ := ob["object"].(string)
-	id, _ := ob["record"].(string)
-	if err := p.t.step("read"); err != nil {
-		return err
-	}
-	ms, obj, err := p.metricsOf(object)
-	if err != nil {
-		return err
-	}
-	var want []Contribution
-	if len(ms) > 0 {
-		rec, err := p.record(object, id)
-		if err != nil {
-			return err
-		}
-		want = contributionsAll(ms, obj, rec, p.tz)
-	}
-	have, _, err := p.applied(object, id)
-	if err != nil {
-		return err
-	}
-	deltas := diff(have, want)
-	if len(deltas) > 0 || !sameContribs(have, want) {
-		if err := p.t.step("seq"); err != nil {
-			return err
-		}
-		sd, err := p.db.Inc(p.ctx, collState, idSeq, map[string]int64{"n": 1}, nil)
-		if err != nil {
-			return fmt.Errorf("tracking seq: %w", err)
-		}
-		e := entry{seq: store.Int(sd["n"]), object: object, record: id, deltas: deltas, applied: want}
-		if err := p.t.step("journal"); err != nil {
-			return err
-		}
-		if _, err := p.db.Insert(p.ctx, collJournal, e.doc()); err != nil {
-			return fmt.Errorf("tracking journal: %w", err)
-		}
-		if err := p.apply(e); err != nil {
-			return err
-		}
-	}
-	if err := p.t.step("outbox"); err != nil {
-		return err
-	}
-	err = p.db.Delete(p.ctx, collOutbox, store.ID(ob), store.Version(ob))
-	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("tracking outbox: %w", err)
-	}
-	return nil
-}
-
-// record reads a record's current state (nil when gone).
-func (p *projector) record(object, id string) (*records.Record, error) {
-	d, err := p.db.Get(p.ctx, objects.RecordCollection(object), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("tracking read record: %w", err)
-	}
-	r := recordFrom(d)
-	return &r, nil
 }
 
 func recordFrom(d store.Doc) records.Record {
@@ -482,51 +385,6 @@ func sameContribs(a, b []Contribution) bool {
 	return true
 }
 
-func (p *projector) applied(object, id string) ([]Contribution, store.Doc, error) {
-	d, err := p.db.Get(p.ctx, collApplied, object+":"+id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("tracking applied: %w", err)
-	}
-	cs := contribsFrom(d["contrib"])
-	sortContribs(cs)
-	return cs, d, nil
-}
-
-// apply applies a journal entry idempotently: buckets whose lastSeq ≥ seq
-// are skipped, the applied doc only moves forward, the checkpoint only grows.
-func (p *projector) apply(e entry) error {
-	groups := map[string][]Contribution{}
-	var order []string
-	for _, c := range e.deltas {
-		id := bucketID(c.Metric, c.Owner, c.Day[:7])
-		if _, ok := groups[id]; !ok {
-			order = append(order, id)
-		}
-		groups[id] = append(groups[id], c)
-	}
-	for _, id := range order {
-		if err := p.t.step("bucket"); err != nil {
-			return err
-		}
-		if err := addToBucket(p.ctx, p.db, groups[id], e.seq); err != nil {
-			return err
-		}
-	}
-	if err := p.t.step("applied"); err != nil {
-		return err
-	}
-	if err := writeApplied(p.ctx, p.db, e.object, e.record, e.applied, e.seq); err != nil {
-		return err
-	}
-	if err := p.t.step("checkpoint"); err != nil {
-		return err
-	}
-	return p.advance(e.seq)
-}
-
 func bucketID(metric, owner, month string) string { return metric + "|" + owner + "|" + month }
 
 func addToBucket(ctx context.Context, db store.DB, cs []Contribution, seq int64) error {
@@ -589,9 +447,18 @@ func cellFrom(v any) Cell {
 	return Cell{store.Int(m["sum"]), store.Int(m["count"])}
 }
 
-func writeApplied(ctx context.Context, db store.DB, object, record string, cs []Contribution, seq int64) error {
+// writeApplied stores a record's applied contributions as of seq, unless a
+// later seq is already there. known says cur is the applied doc as read in
+// this run (nil: none), which saves reading it again; a changed doc then
+// fails the write (conflict or duplicate), and replay heals it.
+func writeApplied(ctx context.Context, db store.DB, object, record string, cs []Contribution, seq int64, cur store.Doc, known bool) error {
 	id := object + ":" + record
-	d, err := db.Get(ctx, collApplied, id)
+	d, err := cur, error(nil)
+	if !known {
+		d, err = db.Get(ctx, collApplied, id)
+	} else if d == nil {
+		err = store.ErrNotFound
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if len(cs) == 0 {
@@ -639,18 +506,6 @@ func (p *projector) advance(seq int64) error {
 		return fmt.Errorf("tracking checkpoint: %w", err)
 	}
 	return nil
-}
-
-func (e entry) doc() store.Doc {
-	return store.Doc{store.KeyID: fmt.Sprintf("%019d", e.seq), "seq": e.seq, "object": e.object, "record": e.record,
-		"deltas": contribsDoc(e.deltas), "applied": contribsDoc(e.applied)}
-}
-
-func entryFrom(d store.Doc) entry {
-	e := entry{seq: store.Int(d["seq"]), deltas: contribsFrom(d["deltas"]), applied: contribsFrom(d["applied"])}
-	e.object, _ = d["object"].(string)
-	e.record, _ = d["record"].(string)
-	return e
 }
 
 func contribsDoc(cs []Contribution) []any {

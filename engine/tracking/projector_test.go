@@ -14,6 +14,7 @@ import (
 	"stride/engine/apperr"
 	"stride/engine/auth"
 	"stride/engine/period"
+	"stride/engine/records"
 	"stride/engine/store"
 )
 
@@ -342,10 +343,10 @@ func TestPropertyRandomWorkload(t *testing.T) {
 		t.Fatal("no journal entry at the checkpoint")
 	}
 	err = e.tr.exclusive(e.ctx, e.db, "demo", func(p *projector) error {
-		if err := p.apply(entryFrom(last)); err != nil {
+		if err := p.apply(batchFrom(last), nil); err != nil {
 			return err
 		}
-		return p.apply(entryFrom(last))
+		return p.apply(batchFrom(last), nil)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -381,6 +382,7 @@ func TestCrashBetweenProjectorSteps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	m := &model{recs: map[string]*mrec{}}
 	crashes := 0
+	crashedAt := map[string]bool{}
 	inject := func(tr *Tracker) {
 		calls, next := 0, 1+rng.IntN(10)
 		tr.failAt = func(step string) error {
@@ -388,6 +390,7 @@ func TestCrashBetweenProjectorSteps(t *testing.T) {
 			if calls == next {
 				next = calls + 1 + rng.IntN(10)
 				crashes++
+				crashedAt[step] = true
 				return fmt.Errorf("crash at %s: %w", step, errAbort)
 			}
 			return nil
@@ -395,7 +398,16 @@ func TestCrashBetweenProjectorSteps(t *testing.T) {
 	}
 	inject(e.tr)
 	for round := 0; round < 30; round++ {
+		// Half the rounds write while another instance holds the lease, so
+		// the restart projects many records (several per record) per batch.
+		foreign := rng.IntN(2) == 0
+		if foreign {
+			e.setLease(t, "other-instance", time.Hour)
+		}
 		e.ops(t, rng, m, 10)
+		if foreign {
+			e.setLease(t, "other-instance", -time.Second)
+		}
 		// Restart: a fresh projector recovers (it may crash again while
 		// recovering, like a real process would; then restart again).
 		for attempt := 0; ; attempt++ {
@@ -419,6 +431,11 @@ func TestCrashBetweenProjectorSteps(t *testing.T) {
 	}
 	if crashes < 40 {
 		t.Fatalf("only %d crashes injected", crashes)
+	}
+	for _, step := range []string{"read", "journal", "bucket", "applied", "outbox", "checkpoint"} {
+		if !crashedAt[step] {
+			t.Errorf("no crash injected at step %q (got %v)", step, crashedAt)
+		}
 	}
 	e.restart(t) // no more injection
 	e.reconcileClean(t)
@@ -599,4 +616,197 @@ func TestRebuildOnNewVersionAndTeamActual(t *testing.T) {
 	} else if ae, ok := apperr.As(err); !ok || ae.Kind != apperr.KindNotFound {
 		t.Fatalf("unknown team: %v", err)
 	}
+}
+
+// setLease makes holder the projector lease holder until now+ttl.
+func (e *env) setLease(t *testing.T, holder string, ttl time.Duration) {
+	t.Helper()
+	d, err := e.db.Get(e.ctx, collState, idLease)
+	if errors.Is(err, store.ErrNotFound) {
+		_, err = e.db.Insert(e.ctx, collState, store.Doc{store.KeyID: idLease, "holder": holder, "until": time.Now().Add(ttl).UnixMilli()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	d["holder"], d["until"] = holder, time.Now().Add(ttl).UnixMilli()
+	if _, err := e.db.Replace(e.ctx, collState, d, store.Version(d)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDrainBetweenMarkAndWrite is the window the versioned outbox closes: a
+// drain runs after a write's BeforeWrite but before the record is stored,
+// then the process dies before AfterWrite. The mark must survive the drain,
+// so the restarted projector projects the write.
+func TestDrainBetweenMarkAndWrite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "revenue", "orders")
+	ann := e.users[1]
+	rec, _, err := e.app.Records.Create(e.ctx, e.db, e.admin, "order", map[string]any{"name": "x", "owner": ann,
+		"amount": json.Number("1000"), "closeDate": "2026-01-10"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	revenue := func() Cell {
+		t.Helper()
+		a, err := e.tr.Actual(e.ctx, e.db, "demo", "revenue", []string{ann}, "2026-01-01", "2026-01-31")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := revenue(); a != (Cell{1000, 1}) {
+		t.Fatalf("after create: %+v", a)
+	}
+	obj, err := e.app.Objects.Published(e.ctx, e.db, "demo", "order")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := obj.Collection()
+	for i, amount := range []int64{2500, 700} {
+		d, err := e.db.Get(e.ctx, coll, rec.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := recordFrom(d)
+		next := recordFrom(d)
+		next.Data = map[string]any{}
+		for k, v := range old.Data {
+			next.Data[k] = v
+		}
+		next.Data["amount"] = amount
+		w := &records.Write{DB: e.db, Principal: e.admin, Object: obj, Old: &old, New: &next, Via: "patch"}
+		if err := e.tr.Hook().BeforeWrite(e.ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		// A drain (another request's) runs before the record is stored.
+		if err := e.tr.Drain(e.ctx, e.db, "demo"); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := e.db.Count(e.ctx, collOutbox, store.Query{}); n != 1 {
+			t.Fatalf("round %d: the drain consumed the mark of a write not yet stored (%d entries left)", i, n)
+		}
+		d["data"] = next.Data
+		if _, err := e.db.Replace(e.ctx, coll, d, store.Version(d)); err != nil {
+			t.Fatal(err)
+		}
+		// The process dies here: no AfterWrite. The restart projects it.
+		e.restart(t)
+		if a := revenue(); a != (Cell{amount, 1}) {
+			t.Fatalf("round %d after restart: %+v, want %d", i, a, amount)
+		}
+		if n, _ := e.db.Count(e.ctx, collOutbox, store.Query{}); n != 0 {
+			t.Fatalf("round %d: %d outbox entries left after the write was projected", i, n)
+		}
+	}
+	e.reconcileClean(t)
+}
+
+// TestMarkWithoutWriteExpires: a mark whose write never lands (refused
+// after BeforeWrite, or the process died in between) is kept while it may
+// still land, and dropped once it has waited pendingTTL. Not parallel: it
+// shortens pendingTTL.
+func TestMarkWithoutWriteExpires(t *testing.T) {
+	defer func(ttl time.Duration) { pendingTTL = ttl }(pendingTTL)
+	pendingTTL = 50 * time.Millisecond
+	e := newEnv(t, "orders")
+	obj, err := e.app.Objects.Published(e.ctx, e.db, "demo", "order")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := &records.Record{ID: "r_never", Object: "order", Owner: e.admin.UserID, Data: map[string]any{"name": "x"}}
+	if err := e.tr.Hook().BeforeWrite(e.ctx, &records.Write{DB: e.db, Principal: e.admin, Object: obj, New: next, Via: "create"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := e.tr.Drain(e.ctx, e.db, "demo"); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := e.db.Count(e.ctx, collOutbox, store.Query{}); n != 1 {
+			t.Fatalf("drain %d: %d outbox entries, want the pending mark kept", i, n)
+		}
+	}
+	time.Sleep(2 * pendingTTL)
+	if err := e.tr.Drain(e.ctx, e.db, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.db.Count(e.ctx, collOutbox, store.Query{}); n != 0 {
+		t.Fatalf("%d outbox entries after pendingTTL, want 0", n)
+	}
+	if n, _ := e.db.Count(e.ctx, collRollup, store.Query{}); n != 0 {
+		t.Fatalf("%d buckets from a record that was never written", n)
+	}
+	e.reconcileClean(t)
+}
+
+// TestBatchedDrain projects a backlog in several batches (small pages, many
+// marks per record), prunes the journal below the checkpoint, and replays
+// idempotently. Not parallel: it shrinks batchMax.
+func TestBatchedDrain(t *testing.T) {
+	defer func(n int) { batchMax = n }(batchMax)
+	batchMax = 3
+	e := newEnv(t, allMetrics()...)
+	rng := rand.New(rand.NewPCG(7, 8))
+	m := &model{recs: map[string]*mrec{}}
+	pruneCrashed := false
+	for round := 0; round < 12; round++ {
+		e.setLease(t, "other-instance", time.Hour)
+		e.ops(t, rng, m, 15)
+		if n, _ := e.db.Count(e.ctx, collOutbox, store.Query{}); n < 10 {
+			t.Fatalf("round %d: only %d outbox entries under a foreign lease", round, n)
+		}
+		e.setLease(t, "other-instance", -time.Second)
+		// Die once in the middle of a prune; the restart carries on.
+		e.tr.failAt = func(step string) error {
+			if step == "prune" && !pruneCrashed {
+				pruneCrashed = true
+				return errAbort
+			}
+			return nil
+		}
+		if err := e.tr.Drain(e.ctx, e.db, "demo"); errors.Is(err, errAbort) {
+			e.restart(t)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := e.db.Count(e.ctx, collOutbox, store.Query{}); n != 0 {
+			t.Fatalf("round %d: %d outbox entries after a drain", round, n)
+		}
+	}
+	if !pruneCrashed {
+		t.Fatal("no prune ran")
+	}
+	e.checkAgainstBrute(t, m)
+	e.reconcileClean(t)
+	cp, err := e.db.Get(e.ctx, collState, idCheckpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := store.Int(cp["done"])
+	if done < 2*pruneEvery {
+		t.Fatalf("only %d batches", done)
+	}
+	// Pruned: what is left below the checkpoint is less than a prune's worth.
+	below, _ := e.db.Count(e.ctx, collJournal, store.Query{Where: []store.Cond{{Field: "seq", Op: store.Lt, Value: done}}})
+	if below >= pruneEvery {
+		t.Fatalf("%d journal documents below the checkpoint %d: not pruned", below, done)
+	}
+	if n, _ := e.db.Count(e.ctx, collJournal, store.Query{Where: []store.Cond{{Field: "seq", Op: store.Eq, Value: done}}}); n != 1 {
+		t.Fatal("the journal document at the checkpoint was pruned")
+	}
+	// Replaying what is left of the journal from the start changes nothing.
+	before := snapshot(t, e)
+	cp["done"] = int64(0)
+	if _, err := e.db.Replace(e.ctx, collState, cp, store.Version(cp)); err != nil {
+		t.Fatal(err)
+	}
+	e.restart(t)
+	if after := snapshot(t, e); after != before {
+		t.Fatal("replaying the journal changed the rollups")
+	}
+	e.checkAgainstBrute(t, m)
 }
