@@ -7,10 +7,9 @@
 // must be satisfiable and must refuse what they are meant to refuse) and
 // reads the metrics the template promises.
 //
-// The engine/templates package (apply/export/diff) is not in this branch
-// yet; until it is, the install goes through the same HTTP routes a
-// consultant would script, which is also what `stride template apply` has
-// to be equivalent to.
+// The install runs twice: with engine/templates (what `stride template
+// apply` does; applying again must change nothing and the tenant must diff
+// clean), and by hand through the HTTP routes a consultant would script.
 package examples_test
 
 import (
@@ -35,6 +34,7 @@ import (
 	"stride/engine/forms"
 	"stride/engine/setup"
 	"stride/engine/store/sqlite"
+	"stride/engine/templates"
 	"stride/engine/tenant"
 )
 
@@ -253,7 +253,7 @@ type client struct {
 	tokens map[string]string // by role: admin, and a rep once a walk needs one
 }
 
-func newTenant(t *testing.T) *client {
+func newTenant(t *testing.T) (*client, *setup.App) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(t.TempDir())
@@ -274,7 +274,7 @@ func newTenant(t *testing.T) *client {
 	}
 	srv := httptest.NewServer(api.New(api.Deps{Store: app.Store, Tenants: app.Tenants, Auth: app.Auth, Objects: app.Objects,
 		Records: app.Records, Pipelines: app.Pipelines, Tracker: app.Tracker, Progress: app.Progress, Targets: app.Targets,
-		Version: "test"}).Handler())
+		Templates: app.Templates, Version: "test"}).Handler())
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	c := &client{t: t, url: srv.URL}
 	status, body := c.do("POST", "/api/v1/auth/login", map[string]any{"tenant": "acme", "username": username, "password": password})
@@ -283,7 +283,7 @@ func newTenant(t *testing.T) *client {
 	}
 	c.token = body["token"].(string)
 	c.tokens = map[string]string{"admin": c.token}
-	return c
+	return c, app
 }
 
 // as makes the following requests as a user of the given role, creating
@@ -450,29 +450,90 @@ func deref(p *int64) any {
 	return *p
 }
 
+// TestBundlesApplyToAnEmptyTenant installs each bundle with
+// engine/templates (what `stride template apply` runs), checks that a second
+// apply changes nothing and that the tenant then diffs clean against the
+// bundle, and walks the installed configuration through the API.
 func TestBundlesApplyToAnEmptyTenant(t *testing.T) {
+	ctx := context.Background()
+	year := time.Now().Year()
+	for _, name := range templateNames {
+		t.Run(name, func(t *testing.T) {
+			b, err := templates.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, app := newTenant(t)
+			rep, err := app.Templates.Apply(ctx, "acme", b, templates.Options{})
+			if err != nil {
+				t.Fatalf("apply: %v", err)
+			}
+			doc := loadBundle(t, name)
+			want := len(items(doc, "objects")) + len(items(doc, "pipelines")) + len(items(doc, "metrics")) + len(items(doc, "targetPlans"))
+			if len(rep.Changes) != want || rep.Conflicts != 0 {
+				t.Fatalf("apply: %d changes, %d conflicts, want %d created: %+v", len(rep.Changes), rep.Conflicts, want, rep.Changes)
+			}
+			for _, ch := range rep.Changes {
+				if ch.Action != "create" {
+					t.Errorf("apply to an empty tenant: %s %s %s (%s)", ch.Kind, ch.Key, ch.Action, ch.Reason)
+				}
+			}
+			again, err := app.Templates.Apply(ctx, "acme", b, templates.Options{})
+			if err != nil {
+				t.Fatalf("second apply: %v", err)
+			}
+			for _, ch := range again.Changes {
+				if ch.Action != "unchanged" {
+					t.Errorf("second apply: %s %s %s (%s)", ch.Kind, ch.Key, ch.Action, ch.Reason)
+				}
+			}
+			diff, err := app.Templates.Diff(ctx, "acme", b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(diff) != 0 {
+				t.Errorf("the tenant differs from the bundle it was installed from: %+v", diff)
+			}
+			for _, p := range items(doc, "targetPlans") {
+				// The skeleton became this year's draft plan; it allocates
+				// over the (empty) org.
+				c.must(200, "POST", "/api/v1/target-plans/"+p["key"].(string)+"/allocate?dryRun=true", map[string]any{})
+			}
+			walkTemplate(t, c, name, doc, year)
+		})
+	}
+}
+
+// TestBundlesInstallThroughTheAPI installs each bundle the way a consultant
+// would script it without the template command: every definition PUT and
+// published through the public routes, then the plans as drafts.
+func TestBundlesInstallThroughTheAPI(t *testing.T) {
 	year := time.Now().Year()
 	for _, name := range templateNames {
 		t.Run(name, func(t *testing.T) {
 			doc := loadBundle(t, name)
-			c := newTenant(t)
+			c, _ := newTenant(t)
 			apply(c, doc, year)
-			raw, err := os.ReadFile(filepath.Join("testdata", name+".walk.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := strings.ReplaceAll(string(raw), "$YEAR", fmt.Sprint(year))
-			var steps []step
-			if err := json.Unmarshal([]byte(text), &steps); err != nil {
-				t.Fatalf("testdata/%s.walk.json: %v", name, err)
-			}
-			walk(c, steps)
-			for _, p := range items(doc, "pipelines") {
-				// Every pipeline the template ships must be exercised.
-				if !strings.Contains(text, fmt.Sprintf("%q", p["object"])) {
-					t.Errorf("the walk never creates a %v, so pipeline %v is untested", p["object"], p["key"])
-				}
-			}
 		})
+	}
+}
+
+func walkTemplate(t *testing.T, c *client, name string, doc map[string]any, year int) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name+".walk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(raw), "$YEAR", fmt.Sprint(year))
+	var steps []step
+	if err := json.Unmarshal([]byte(text), &steps); err != nil {
+		t.Fatalf("testdata/%s.walk.json: %v", name, err)
+	}
+	walk(c, steps)
+	for _, p := range items(doc, "pipelines") {
+		// Every pipeline the template ships must be exercised.
+		if !strings.Contains(text, fmt.Sprintf("\"create\": %q", p["object"])) {
+			t.Errorf("the walk never creates a %v, so pipeline %v is untested", p["object"], p["key"])
+		}
 	}
 }
