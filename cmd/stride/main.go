@@ -33,6 +33,7 @@ import (
 	"stride/engine/store/mongo"
 	"stride/engine/store/sqlite"
 	"stride/engine/tracking"
+	"stride/examples"
 	"stride/ui"
 )
 
@@ -177,7 +178,7 @@ func serve() error {
 	srv := &http.Server{
 		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
-			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, UI: uiFS, Version: version}).Handler(),
+			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, UI: uiFS, Version: version}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

@@ -17,6 +17,7 @@ import (
 	"stride/engine/setup"
 	"stride/engine/store"
 	"stride/engine/store/sqlite"
+	"stride/examples"
 )
 
 const adminPassword = "admin-pass-123"
@@ -55,7 +56,7 @@ func open(t testing.TB, dir string) *setup.App {
 
 func deps(a *setup.App) api.Deps {
 	return api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects, Records: a.Records,
-		Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Version: "test"}
+		Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, Version: "test"}
 }
 
 func openSQLite(t testing.TB, dir string) store.Store {

@@ -106,6 +106,7 @@ func TestMongoBackend(t *testing.T) {
 		"IdempotentSequential": func(t *testing.T) { testIdempotentSequential(t) },
 		"TargetPlans":          TestTargetPlanLifecycle,
 		"TargetRespread":       TestTargetSuggestionAndRespread,
+		"Templates":            TestTemplatesOverTheAPI,
 	} {
 		t.Run(name, scenario)
 	}

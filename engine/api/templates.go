@@ -76,6 +76,12 @@ func (s *Server) applyTemplate(c *gin.Context, r *request) error {
 		return err
 	}
 	rep, err := s.d.Templates.Apply(c.Request.Context(), r.p.Tenant, b, templates.Options{DryRun: in.DryRun, Force: in.Force, PublishPlans: in.PublishPlans})
+	if ae, ok := apperr.As(err); ok && len(in.Bundle) > 0 {
+		// Pointers are into the bundle, which is the request's /bundle.
+		for i := range ae.Fields {
+			ae.Fields[i].Pointer = "/bundle" + ae.Fields[i].Pointer
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,10 @@ type Store struct {
 
 	mu        sync.Mutex
 	published map[store.DB]publishedSet // per database, see PublishedVersions
+	// gen counts invalidations per database: a scan that started before a
+	// publish must not cache its (stale) answer after the publish cleared
+	// the cache.
+	gen map[store.DB]uint64
 }
 
 // KeyVersion is a document key and its version in force.
@@ -103,6 +107,7 @@ func (s *Store) PublishedVersions(ctx context.Context, db store.DB) ([]KeyVersio
 		s.mu.Unlock()
 		return p.list, nil
 	}
+	gen := s.gen[db]
 	s.mu.Unlock()
 	var list []KeyVersion
 	err := db.Scan(ctx, s.collDocs, store.Query{Where: []store.Cond{{Field: "publishedVersion", Op: store.Gt, Value: int64(0)}}},
@@ -118,7 +123,9 @@ func (s *Store) PublishedVersions(ctx context.Context, db store.DB) ([]KeyVersio
 	if s.published == nil {
 		s.published = map[store.DB]publishedSet{}
 	}
-	s.published[db] = publishedSet{at: time.Now(), list: list}
+	if s.gen[db] == gen {
+		s.published[db] = publishedSet{at: time.Now(), list: list}
+	}
 	s.mu.Unlock()
 	return list, nil
 }
@@ -126,6 +133,10 @@ func (s *Store) PublishedVersions(ctx context.Context, db store.DB) ([]KeyVersio
 func (s *Store) forgetPublished(db store.DB) {
 	s.mu.Lock()
 	delete(s.published, db)
+	if s.gen == nil {
+		s.gen = map[store.DB]uint64{}
+	}
+	s.gen[db]++
 	s.mu.Unlock()
 }
 

@@ -562,6 +562,12 @@ func (s *Service) validate(ctx context.Context, tenantName string, b *Bundle) er
 		return fmt.Errorf("scratch tenant: %w", err)
 	}
 	defer func() { _ = s.Tenants.Drop(context.WithoutCancel(ctx), name) }()
+	// The scratch starts as the tenant is (its objects, pipelines and
+	// metrics), so the bundle is checked against what it will meet: a
+	// metric of the bundle may count an object the tenant already has.
+	if err := s.copyConfig(ctx, tenantName, name, db); err != nil {
+		return fmt.Errorf("prepare the scratch tenant: %w", err)
+	}
 	es, err := s.entries(ctx, name, b)
 	if err != nil {
 		return err
@@ -589,6 +595,47 @@ func (s *Service) validate(ctx context.Context, tenantName string, b *Bundle) er
 	}
 	if len(fe) > 0 {
 		return apperr.Invalid(fmt.Sprintf("the bundle has %d problem(s); nothing was applied", len(fe)), fe...)
+	}
+	return nil
+}
+
+// copyConfig saves and publishes the source tenant's objects, pipelines and
+// metrics into the scratch database (target plans are not needed: nothing
+// refers to them).
+func (s *Service) copyConfig(ctx context.Context, from, to string, toDB store.DB) error {
+	src, err := s.Tenants.DB(ctx, from)
+	if err != nil {
+		return err
+	}
+	for _, k := range s.kinds()[:3] {
+		keys, err := k.list(ctx, src)
+		if err != nil {
+			return err
+		}
+		sort.Strings(keys)
+		// Derived metrics need their inputs published first, and keys do
+		// not follow that order: retry what failed while anything succeeds.
+		for len(keys) > 0 {
+			var failed []string
+			var last error
+			for _, key := range keys {
+				def, _, err := k.get(ctx, src, key)
+				if err != nil {
+					return err
+				}
+				if err := k.save(ctx, toDB, to, key, cloneMap(def)); err != nil {
+					failed, last = append(failed, key), fmt.Errorf("%s %s: %w", k.name, key, err)
+					continue
+				}
+				if err := k.publish(ctx, toDB, to, key, "copy"); err != nil {
+					failed, last = append(failed, key), fmt.Errorf("%s %s: %w", k.name, key, err)
+				}
+			}
+			if len(failed) == len(keys) {
+				return last
+			}
+			keys = failed
+		}
 	}
 	return nil
 }
