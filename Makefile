@@ -29,7 +29,7 @@ ui: ui-deps
 test: lint test-go test-fuzz test-e2e
 
 test-go:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 test-fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
