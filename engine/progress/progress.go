@@ -389,6 +389,16 @@ func (s *Service) readers(ctx context.Context, db store.DB, tenant string, teams
 			return q.org.TeamRanges(ctx, db, tn.ID, from, to)
 		}}
 	}
+	// The memberships of every team row, in one query.
+	var roots []string
+	for _, t := range teams {
+		if (n.Kind == "company" && t.ParentID == "") || (n.Kind == "team" && t.ID == n.ID) {
+			roots = append(roots, t.ID)
+		}
+	}
+	if err := q.org.Preload(ctx, db, roots); err != nil {
+		return nil, nil, err
+	}
 	var out []nodeReader
 	switch n.Kind {
 	case "user":

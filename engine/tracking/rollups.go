@@ -157,6 +157,28 @@ func (o *Org) Members(ctx context.Context, db store.DB, teamID string) ([]auth.M
 	return ms, nil
 }
 
+// Preload reads, in one query, the memberships of the teams in the subtrees
+// of roots not read yet (a company's read preloads every team's).
+func (o *Org) Preload(ctx context.Context, db store.DB, roots []string) error {
+	var missing []string
+	for _, id := range auth.Subtree(o.Teams, roots) {
+		if _, ok := o.members[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	byTeam, err := auth.MembersOf(ctx, db, missing)
+	if err != nil {
+		return err
+	}
+	for id, ms := range byTeam {
+		o.members[id] = ms
+	}
+	return nil
+}
+
 // TeamRanges returns, per user, the merged inclusive day ranges within
 // [from, to] in which they belonged to the team's subtree: the credit of a
 // team node (TeamActual).
@@ -170,6 +192,9 @@ func (o *Org) TeamRanges(ctx context.Context, db store.DB, teamID, from, to stri
 	}
 	if !found {
 		return nil, apperr.NotFound("team %q does not exist", teamID)
+	}
+	if err := o.Preload(ctx, db, []string{teamID}); err != nil {
+		return nil, err
 	}
 	raw := Ranges{}
 	for _, id := range auth.Subtree(o.Teams, []string{teamID}) {
