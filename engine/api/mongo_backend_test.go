@@ -101,6 +101,7 @@ func TestMongoBackend(t *testing.T) {
 		"RuleCheck":            TestRuleCheck,
 		"PipelineTransitions":  TestPipelineTransitions,
 		"Progress":             TestProgressFollowsDealsAndTheOrg,
+		"Forecast":             TestForecastFollowsStageProbabilities,
 		"DerivedMetrics":       TestDerivedMetrics,
 		"PipelineDefinitions":  TestPipelineDefinitionErrorsAndChecks,
 		"IdempotentSequential": func(t *testing.T) { testIdempotentSequential(t) },

@@ -132,3 +132,73 @@ func TestProgressFollowsDealsAndTheOrg(t *testing.T) {
 }
 
 func quarterOf(t time.Time) string { return fmt.Sprintf("%d-Q%d", t.Year(), (int(t.Month())-1)/3+1) }
+
+// TestForecastFollowsStageProbabilities: the weighted forecast is the actual
+// plus each open deal's amount × its stage's probability, rounded half-even
+// once per deal; it follows transitions at once, and a republished pipeline
+// with a changed probability re-weighs every open deal; reconcile agrees.
+func TestForecastFollowsStageProbabilities(t *testing.T) {
+	e := newEnv(t)
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	today := time.Now().In(sh).Format("2006-01-02")
+	quarter := quarterOf(time.Now().In(sh))
+	rep, repTok := e.user("rep.fc", "rep")
+	team := e.do("POST", "/api/v1/teams", e.admin, map[string]any{"name": "预测组"}).must(t, 201).body["id"].(string)
+	e.do("POST", "/api/v1/teams/"+team+"/members", e.admin, map[string]any{"userId": rep, "from": "2020-01-01"}).must(t, 201)
+	forecast := func(node string) (actual, weighted float64) {
+		t.Helper()
+		r := e.do("GET", "/api/v1/progress?metric=won_revenue&period="+quarter+"&node="+node, e.admin, nil).must(t, 200)
+		n := r.body["node"].(map[string]any)
+		return n["actual"].(float64), n["forecast"].(map[string]any)["weighted"].(float64)
+	}
+	check := func(wantActual, wantWeighted float64) {
+		t.Helper()
+		for _, node := range []string{"user:" + rep, "team:" + team} {
+			if a, w := forecast(node); a != wantActual || w != wantWeighted {
+				t.Fatalf("%s: actual %v weighted %v, want %v and %v", node, a, w, wantActual, wantWeighted)
+			}
+		}
+	}
+	deal := func(amount int) string {
+		return e.do("POST", "/api/v1/records/deal", repTok, map[string]any{"name": "d", "amount": amount, "customer": "c", "closeDate": today}).must(t, 201).body["id"].(string)
+	}
+	move := func(id string, to ...string) {
+		t.Helper()
+		for _, s := range to {
+			e.do("POST", "/api/v1/records/deal/"+id+"/transition", repTok, map[string]any{"to": s}).must(t, 200)
+		}
+	}
+	a := deal(1005) // lead, 10 %: 100.5 → 100 (half-even)
+	check(0, 100)
+	b := deal(2500)
+	move(b, "qualified") // 30 %: 750
+	check(0, 850)
+	c := deal(7000)
+	move(c, "qualified", "proposal", "won") // counted in the actual, not the pipeline
+	check(7000, 7850)
+	// The team's forecast is also the sum of its members' rows.
+	r := e.do("GET", "/api/v1/progress?metric=won_revenue&period="+quarter+"&node=team:"+team, e.admin, nil).must(t, 200)
+	if kids := r.body["children"].([]any); len(kids) != 1 || kids[0].(map[string]any)["forecast"].(map[string]any)["weighted"] != float64(7850) {
+		t.Fatalf("team children: %s", r.raw)
+	}
+
+	// The admin raises the lead stage to 15 % and republishes: 150.75 → 151.
+	p := e.do("GET", "/api/v1/pipelines/deal_sales", e.admin, nil).must(t, 200)
+	def := p.body["definition"].(map[string]any)
+	def["stages"].([]any)[0].(map[string]any)["probability"] = 15
+	e.do("PUT", "/api/v1/pipelines/deal_sales", e.admin, def).must(t, 200)
+	e.do("POST", "/api/v1/pipelines/deal_sales/publish", e.admin, nil).must(t, 200)
+	check(7000, 7000+151+750)
+	rec := e.do("POST", "/api/v1/reconcile", e.admin, map[string]any{"repair": false}).must(t, 200)
+	if n := len(rec.body["drift"].([]any)); n != 0 {
+		t.Fatalf("reconcile after republishing: %s", rec.raw)
+	}
+	// Lost deals leave the pipeline.
+	e.do("PATCH", "/api/v1/records/deal/"+a, repTok, map[string]any{"lossReason": "price"}).must(t, 200)
+	move(a, "lost")
+	check(7000, 7750)
+	rec = e.do("POST", "/api/v1/reconcile", e.admin, map[string]any{"repair": false}).must(t, 200)
+	if n := len(rec.body["drift"].([]any)); n != 0 {
+		t.Fatalf("reconcile: %s", rec.raw)
+	}
+}

@@ -265,6 +265,30 @@ func Members(ctx context.Context, db store.DB, teamID string) ([]Membership, err
 	return scanMemberships(ctx, db, "teamId", teamID)
 }
 
+// MembersOf lists the memberships, past and present, of several teams in one
+// query, by team (every team asked for has an entry, empty if need be).
+func MembersOf(ctx context.Context, db store.DB, teamIDs []string) (map[string][]Membership, error) {
+	out := make(map[string][]Membership, len(teamIDs))
+	in := make([]any, len(teamIDs))
+	for i, id := range teamIDs {
+		out[id] = []Membership{}
+		in[i] = id
+	}
+	if len(in) == 0 {
+		return out, nil
+	}
+	err := db.Scan(ctx, collMembers, store.Query{Where: []store.Cond{{Field: "teamId", Op: store.In, Value: in}},
+		Sort: []store.SortKey{{Field: "from"}}}, func(d store.Doc) error {
+		m := membershipFromDoc(d)
+		out[m.TeamID] = append(out[m.TeamID], m)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list memberships: %w", err)
+	}
+	return out, nil
+}
+
 // Memberships lists a user's memberships, past and present.
 func Memberships(ctx context.Context, db store.DB, userID string) ([]Membership, error) {
 	return scanMemberships(ctx, db, "userId", userID)

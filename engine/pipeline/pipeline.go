@@ -128,6 +128,8 @@ type Service struct {
 	defs  sync.Map // defKey → published definition
 	cache sync.Map // cacheKey → *Compiled
 	recs  *records.Service
+	// published runs after a version is published (OnPublish).
+	published func(ctx context.Context, db store.DB, tenant, object string) error
 	// now is the clock of transitions and history; time.Now by default.
 	now func() time.Time
 }
@@ -176,9 +178,56 @@ func (s *Service) Save(ctx context.Context, db store.DB, tenant, actor, key stri
 	return s.docs.Save(ctx, db, tenant, actor, key, def, ifVersion)
 }
 
-// Publish turns the draft into the next immutable version.
+// Publish turns the draft into the next immutable version, then runs the
+// OnPublish hook for the object the pipeline governed before and the one it
+// governs now. A failing hook is reported after the version is published
+// (the hook's derived data can be recomputed: reconcile).
 func (s *Service) Publish(ctx context.Context, db store.DB, tenant, actor, key string) (Pipeline, error) {
-	return s.docs.Publish(ctx, db, tenant, actor, key)
+	var before string
+	if v, err := s.docs.PublishedVersion(ctx, db, key); err == nil {
+		if def, err := s.docs.Version(ctx, db, key, v); err == nil {
+			before, _ = def["object"].(string)
+		}
+	}
+	p, err := s.docs.Publish(ctx, db, tenant, actor, key)
+	if err != nil || s.published == nil {
+		return p, err
+	}
+	now, _ := p.Definition["object"].(string)
+	objects := []string{now}
+	if before != "" && before != now {
+		objects = append(objects, before)
+	}
+	for _, object := range objects {
+		if err := s.published(ctx, db, tenant, object); err != nil {
+			return p, fmt.Errorf("after publishing pipeline %s: %w", key, err)
+		}
+	}
+	return p, nil
+}
+
+// OnPublish sets fn to run after a pipeline is published, once for each
+// object whose records it governed or now governs: what depends on stage
+// probabilities (the tracker's open-pipeline rollups) is rebuilt there.
+// Call it before serving.
+func (s *Service) OnPublish(fn func(ctx context.Context, db store.DB, tenant, object string) error) {
+	s.published = fn
+}
+
+// OpenProbability reports whether a stored record of object is open in the
+// pipeline governing it — neither ungoverned nor in a terminal stage — and
+// its stage's probability in percent. It is the tracker's OpenWeight.
+func (s *Service) OpenProbability(ctx context.Context, db store.DB, tenant, object string, rec *records.Record) (float64, bool) {
+	c, err := s.governing(ctx, db, tenant, object, rec.Data, rec.Meta)
+	if err != nil || c == nil || c.Object != object {
+		return 0, false
+	}
+	stage, _ := rec.Data[c.StageField].(string)
+	st, _, ok := c.Stage(stage)
+	if !ok || st.Terminal != "" {
+		return 0, false
+	}
+	return st.Probability, true
 }
 
 // Versions lists published versions, oldest first, without definitions.

@@ -22,7 +22,10 @@ import (
 
 // The progress benchmark (issue 3): an org of 1,000 reps in 50 teams of 20,
 // one quarter, a money metric (payments received, 回款, by payment date) with
-// records spread evenly over reps and days. It measures GET-progress's
+// records spread evenly over reps and days; a pipeline governs the payments
+// (expected → received) and the metric counts received ones, so one record
+// in ten is open pipeline and the weighted forecast has something to weigh
+// (at 50 %). It measures GET-progress's
 // service call for the company node (its row plus 50 team rows) and for one
 // team node (its row plus 20 member rows) at 10k and at 1M records — the
 // goal is flat: the cost depends on the org's size, not on the record count
@@ -45,10 +48,9 @@ import (
 //     rollup state is what the projector would have built; only the scan
 //     baseline, which needs stored records, is left out at 1M (it is linear
 //     in the records: extrapolate from 10k).
-//   - The metric has no `where`, so the weighted forecast adds nothing
-//     without scanning: a metric with a `where` also scans the object's live
-//     records for open pipeline (tracking.OpenWeighted), which is linear in
-//     the records and not measured here.
+//   - The weighted forecast reads the open pipeline's rollup cells
+//     (tracking.OpenKey) like the actual; the scan baseline computes only
+//     the actual (a scan for the forecast would cost the same again).
 //
 // Setup runs once per size per process (sub-benchmarks share it). With
 // BENCH_QUICK set, the large size is 100k instead of 1M.
@@ -145,25 +147,41 @@ func benchWorldOf(b *testing.B, n int) *benchWorld {
 	}
 	// The object and the metric.
 	obj := map[string]any{"label": map[string]any{"zh-CN": "回款"}, "schema": map[string]any{"type": "object", "properties": map[string]any{
-		"amount": map[string]any{"type": "integer", "format": "money"}, "paidOn": map[string]any{"type": "string", "format": "date"}}}}
+		"amount": map[string]any{"type": "integer", "format": "money"}, "paidOn": map[string]any{"type": "string", "format": "date"},
+		"stage": map[string]any{"type": "string"}}}}
 	if _, err := a.Objects.Save(ctx, db, setup.DemoTenant, admin.ID, "payment", obj, 0); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := a.Objects.Publish(ctx, db, setup.DemoTenant, admin.ID, "payment"); err != nil {
 		b.Fatal(err)
 	}
-	def := map[string]any{"label": map[string]any{"zh-CN": "回款"}, "object": "payment", "value": "amount", "dateField": "paidOn", "ownerField": "owner"}
+	pipe := map[string]any{"label": map[string]any{"zh-CN": "回款"}, "object": "payment", "stageField": "stage", "stages": []any{
+		map[string]any{"key": "expected", "label": map[string]any{"zh-CN": "待回款"}, "probability": 50},
+		map[string]any{"key": "received", "label": map[string]any{"zh-CN": "已回款"}, "probability": 100, "terminal": "won"}}}
+	if _, err := a.Pipelines.Save(ctx, db, setup.DemoTenant, admin.ID, "collection", pipe, 0); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := a.Pipelines.Publish(ctx, db, setup.DemoTenant, admin.ID, "collection"); err != nil {
+		b.Fatal(err)
+	}
+	def := map[string]any{"label": map[string]any{"zh-CN": "回款"}, "object": "payment", "where": "stage == 'received'",
+		"value": "amount", "dateField": "paidOn", "ownerField": "owner"}
 	if _, err := a.Tracker.Save(ctx, db, setup.DemoTenant, admin.ID, "payments", def, 0); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := a.Tracker.Publish(ctx, db, setup.DemoTenant, admin.ID, "payments"); err != nil {
 		b.Fatal(err)
 	}
-	// The records: rep i%1000, day i%90 of the quarter, amount 1–1000 元.
+	// The records: rep i%1000, day i%90 of the quarter, amount 1–1000 元;
+	// every tenth still expected.
 	record := func(i int) records.Record {
 		day := period.FormatDate(per.Start.AddDate(0, 0, i%90))
+		stage := "received"
+		if i%10 == 3 {
+			stage = "expected"
+		}
 		return records.Record{ID: fmt.Sprintf("r%08d", i), Object: "payment", Owner: w.users[i%len(w.users)],
-			CreatedAt: day + "T01:00:00.000Z", Data: map[string]any{"amount": int64(100 + i%1000*100), "paidOn": day}}
+			CreatedAt: day + "T01:00:00.000Z", Data: map[string]any{"amount": int64(100 + i%1000*100), "paidOn": day, "stage": stage}}
 	}
 	if w.stored {
 		var docs []store.Doc
@@ -232,6 +250,9 @@ func BenchmarkProgress(b *testing.B) {
 				if node == "company" && (len(res.Children) != benchTeams || *res.Node.Actual == 0) {
 					b.Fatalf("company: %d children, actual %v", len(res.Children), *res.Node.Actual)
 				}
+				if *res.Node.Forecast.Weighted <= *res.Node.Actual {
+					b.Fatalf("%s: weighted forecast %v, actual %v: no open pipeline", node, *res.Node.Forecast.Weighted, *res.Node.Actual)
+				}
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					w.progress(b, key)
@@ -243,14 +264,28 @@ func BenchmarkProgress(b *testing.B) {
 
 // BenchmarkProgressScan computes the company's answer at 10k records by
 // scanning them instead (every record's contributions, summed, as the
-// drill-down does), and checks it equals the rollup answer.
+// drill-down does), and checks it equals the rollup answer (the actual, and
+// once, untimed, the weighted forecast).
 func BenchmarkProgressScan(b *testing.B) {
 	b.Run("records=10k/company", func(b *testing.B) {
 		w := benchWorldOf(b, 10_000)
-		want := *w.progress(b, "company").Node.Actual
+		res := w.progress(b, "company")
+		want := *res.Node.Actual
 		ctx := context.Background()
 		from, to := period.FormatDate(w.per.Start), tracking.LastDay(w.per)
 		owners := append([]string{w.admin.UserID}, w.users...)
+		// The forecast from rollups equals one from the records, too.
+		open, err := w.app.Tracker.Records(ctx, w.db, setup.DemoTenant, tracking.OpenKey("payments"), owners, from, to)
+		if err != nil {
+			b.Fatal(err)
+		}
+		weighted := want
+		for _, s := range open {
+			weighted += s.Sum
+		}
+		if len(open) != 1000 || weighted != *res.Node.Forecast.Weighted {
+			b.Fatalf("scan: %d open records, weighted %d; rollups %d", len(open), weighted, *res.Node.Forecast.Weighted)
+		}
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			shares, err := w.app.Tracker.Records(ctx, w.db, setup.DemoTenant, "payments", owners, from, to)

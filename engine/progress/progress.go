@@ -8,7 +8,6 @@
 package progress
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -20,8 +19,6 @@ import (
 	"stride/engine/apperr"
 	"stride/engine/auth"
 	"stride/engine/period"
-	"stride/engine/pipeline"
-	"stride/engine/records"
 	"stride/engine/store"
 	"stride/engine/tracking"
 )
@@ -103,46 +100,19 @@ type Result struct {
 
 // Service computes progress from the tracker's rollups.
 type Service struct {
-	tracker   *tracking.Tracker
-	pipelines *pipeline.Service
-	targets   Targets
+	tracker *tracking.Tracker
+	targets Targets
 }
 
 // SetTargets sets where targets come from (nil: targets, attainment,
 // expected, pacing and gap stay null). Call it before serving.
 func (s *Service) SetTargets(t Targets) { s.targets = t }
 
-// New returns a progress service; pipelines (may be nil) supplies the stage
-// probabilities of the weighted forecast.
-func New(t *tracking.Tracker, pipelines *pipeline.Service) *Service {
-	return &Service{tracker: t, pipelines: pipelines}
-}
-
-// weight is the probability that an open record of a pipeline-governed
-// object is won: its current stage's probability; terminal stages and
-// records no pipeline governs are not open.
-func (s *Service) weight(ctx context.Context, db store.DB, tenant, object string) tracking.Weight {
-	return func(rec *records.Record) (float64, bool) {
-		if s.pipelines == nil {
-			return 0, false
-		}
-		var c *pipeline.Compiled
-		if key, _ := rec.Meta[pipeline.MetaPipeline].(string); key != "" {
-			c, _ = s.pipelines.Published(ctx, db, tenant, key)
-		}
-		if c == nil {
-			c, _ = s.pipelines.ForRecord(ctx, db, tenant, object, rec.Data)
-		}
-		if c == nil || c.Object != object {
-			return 0, false
-		}
-		stage, _ := rec.Data[c.StageField].(string)
-		st, _, ok := c.Stage(stage)
-		if !ok || st.Terminal != "" {
-			return 0, false
-		}
-		return st.Probability / 100, true
-	}
+// New returns a progress service over the tracker's rollups. The weighted
+// forecast reads the tracker's open-pipeline cells (tracking.OpenKey), which
+// the application keeps by giving the tracker the pipelines' probabilities.
+func New(t *tracking.Tracker) *Service {
+	return &Service{tracker: t}
 }
 
 // scope is what the caller may look at.
@@ -221,12 +191,67 @@ type Query struct {
 	Now   time.Time
 }
 
-// nodeReader reads one node's actuals and credits.
+// nodeReader says which owners' days count for one node.
 type nodeReader struct {
-	node   Node
-	actual tracking.ActualFunc
-	// credit says which contributions count for the node within from..to.
-	credit func(from, to string) (tracking.Credit, error)
+	node Node
+	// ranges are the node's credited owners and days within from..to.
+	ranges func(from, to string) (tracking.Ranges, error)
+}
+
+// request is what one progress read shares between its rows: the org, the
+// users, and the rollups read so far — one query per metric key and range of
+// days for the whole node, whatever the number of rows.
+type request struct {
+	s      *Service
+	ctx    context.Context
+	db     store.DB
+	tenant string
+	org    *tracking.Org
+	// owners are the owners whose buckets a read fetches: the node's
+	// credited owners (its children's are among them); nil for the company
+	// (every owner's buckets, counted only for listed users).
+	owners  func(from, to string) ([]string, error)
+	rollups map[[3]string]*tracking.Rollups
+}
+
+// read returns the rollups of key and of its open-pipeline cells over
+// from..to, reading them on first use.
+func (q *request) read(key, from, to string) (*tracking.Rollups, error) {
+	k := [3]string{key, from, to}
+	if r, ok := q.rollups[k]; ok {
+		return r, nil
+	}
+	owners, err := q.owners(from, to)
+	if err != nil {
+		return nil, err
+	}
+	r, err := q.s.tracker.ReadRollups(q.ctx, q.db, q.tenant, []string{key, tracking.OpenKey(key)}, owners, from, to)
+	if err != nil {
+		return nil, err
+	}
+	q.rollups[k] = r
+	return r, nil
+}
+
+// actual is a row's ActualFunc: its credited owners' cells of a metric.
+func (q *request) actual(rd nodeReader) tracking.ActualFunc {
+	return func(metric, from, to string) (tracking.Cell, error) {
+		c, _, err := q.cells(rd, metric, from, to)
+		return c, err
+	}
+}
+
+// cells are a row's actual and open-pipeline cells of a metric key.
+func (q *request) cells(rd nodeReader, key, from, to string) (actual, open tracking.Cell, err error) {
+	rs, err := rd.ranges(from, to)
+	if err != nil {
+		return actual, open, err
+	}
+	r, err := q.read(key, from, to)
+	if err != nil {
+		return actual, open, err
+	}
+	return r.Sum(key, rs), r.Sum(tracking.OpenKey(key), rs), nil
 }
 
 // Progress computes the result for node ("" = the caller's default: the
@@ -268,7 +293,7 @@ func (s *Service) Query(ctx context.Context, db store.DB, tenant string, p *auth
 		res.Metric.Derived = true
 		res.Metric.Formula = src
 	}
-	readers, err := s.readers(ctx, db, tenant, teams, n, from, to)
+	q2, readers, err := s.readers(ctx, db, tenant, teams, n, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -276,13 +301,13 @@ func (s *Service) Query(ctx context.Context, db store.DB, tenant string, p *auth
 	for _, rd := range readers {
 		r := Row{Node: rd.node}
 		if m.Derived != nil {
-			dv, err := s.tracker.Evaluate(ctx, db, tenant, m, per, s.dimActual(ctx, db, tenant, rd.actual, q.Dim))
+			dv, err := s.tracker.Evaluate(ctx, db, tenant, m, per, s.dimActual(ctx, db, tenant, q2.actual(rd), q.Dim))
 			if err != nil {
 				return nil, err
 			}
 			r.Actual, r.Reason = dv.Value, dv.Reason
 		} else {
-			c, err := rd.actual(key, from, to)
+			c, open, err := q2.cells(rd, key, from, to)
 			if err != nil {
 				return nil, err
 			}
@@ -292,15 +317,9 @@ func (s *Service) Query(ctx context.Context, db store.DB, tenant string, p *auth
 				rr := int64(math.Round(float64(c.Sum) / elapsed))
 				r.Forecast.RunRate = &rr
 			}
-			credit, err := rd.credit(from, to)
-			if err != nil {
-				return nil, err
-			}
-			open, err := s.tracker.OpenWeighted(ctx, db, tenant, key, from, to, credit, s.weight(ctx, db, tenant, m.Object))
-			if err != nil {
-				return nil, err
-			}
-			w := sum + open
+			// The open pipeline, weighted, from its own cells: each open
+			// record's value × its stage's probability, rounded once.
+			w := sum + open.Sum
 			r.Forecast.Weighted = &w
 		}
 		if err := s.fillTarget(ctx, db, tenant, &r, TargetQuery{Metric: m.Key, Level: level, Node: nodeKey(rd.node), Dim: q.Dim, Period: per, At: q.Now}); err != nil {
@@ -361,29 +380,31 @@ func (s *Service) fillTarget(ctx context.Context, db store.DB, tenant string, r 
 	return nil
 }
 
-// readers returns the node's reader followed by its children's.
-func (s *Service) readers(ctx context.Context, db store.DB, tenant string, teams []auth.Team, n Node, from, to string) ([]nodeReader, error) {
-	owners := func(ids []string) nodeReader {
-		return nodeReader{actual: func(metric, from, to string) (tracking.Cell, error) {
-			return s.tracker.Actual(ctx, db, tenant, metric, ids, from, to)
+// readers returns the request's shared reads and the node's reader followed
+// by its children's.
+func (s *Service) readers(ctx context.Context, db store.DB, tenant string, teams []auth.Team, n Node, from, to string) (*request, []nodeReader, error) {
+	q := &request{s: s, ctx: ctx, db: db, tenant: tenant, org: tracking.NewOrg(teams), rollups: map[[3]string]*tracking.Rollups{}}
+	team := func(tn Node) nodeReader {
+		return nodeReader{node: tn, ranges: func(from, to string) (tracking.Ranges, error) {
+			return q.org.TeamRanges(ctx, db, tn.ID, from, to)
 		}}
 	}
-	team := func(tn Node) nodeReader {
-		return nodeReader{node: tn, actual: func(metric, from, to string) (tracking.Cell, error) {
-			return s.tracker.TeamActual(ctx, db, tenant, metric, tn.ID, from, to)
-		}, credit: func(from, to string) (tracking.Credit, error) {
-			return s.tracker.TeamCredit(ctx, db, tn.ID, from, to)
-		}}
+	// The memberships of every team row, in one query.
+	var roots []string
+	for _, t := range teams {
+		if (n.Kind == "company" && t.ParentID == "") || (n.Kind == "team" && t.ID == n.ID) {
+			roots = append(roots, t.ID)
+		}
+	}
+	if err := q.org.Preload(ctx, db, roots); err != nil {
+		return nil, nil, err
 	}
 	var out []nodeReader
 	switch n.Kind {
 	case "user":
-		r := owners([]string{n.ID})
-		r.node = n
-		r.credit = func(string, string) (tracking.Credit, error) {
-			return func(owner, _ string) bool { return owner == n.ID }, nil
-		}
-		out = append(out, r)
+		out = append(out, nodeReader{node: n, ranges: func(from, to string) (tracking.Ranges, error) {
+			return tracking.Ranges{n.ID: {{From: from, To: to}}}, nil
+		}})
 	case "team":
 		out = append(out, team(n))
 		for _, t := range teams {
@@ -391,56 +412,61 @@ func (s *Service) readers(ctx context.Context, db store.DB, tenant string, teams
 				out = append(out, team(Node{Kind: "team", ID: t.ID, Name: t.Name}))
 			}
 		}
-		members, err := s.members(ctx, db, tenant, n.ID, from, to)
+		members, err := s.members(ctx, db, q.org, n.ID, from, to)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, members...)
 	case "company":
 		users, err := auth.ListUsers(ctx, db)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ids := make([]string, 0, len(users))
-		for _, u := range users {
-			ids = append(ids, u.ID)
-		}
-		r := owners(ids)
-		r.node = n
-		r.credit = func(string, string) (tracking.Credit, error) {
-			return func(string, string) bool { return true }, nil
-		}
-		out = append(out, r)
+		out = append(out, nodeReader{node: n, ranges: func(from, to string) (tracking.Ranges, error) {
+			rs := make(tracking.Ranges, len(users))
+			for _, u := range users {
+				rs[u.ID] = []tracking.DayRange{{From: from, To: to}}
+			}
+			return rs, nil
+		}})
 		for _, t := range teams {
 			if t.ParentID == "" {
 				out = append(out, team(Node{Kind: "team", ID: t.ID, Name: t.Name}))
 			}
 		}
 	}
-	return out, nil
+	if n.Kind == "company" {
+		q.owners = func(string, string) ([]string, error) { return nil, nil }
+	} else {
+		node := out[0]
+		q.owners = func(from, to string) ([]string, error) {
+			rs, err := node.ranges(from, to)
+			if err != nil {
+				return nil, err
+			}
+			owners := make([]string, 0, len(rs))
+			for o := range rs {
+				owners = append(owners, o)
+			}
+			return owners, nil
+		}
+	}
+	return q, out, nil
 }
 
 // members returns a reader per direct member of a team during from..to,
-// sorted by name: a member is credited with their actual over the days they
-// belonged to the team (within the days asked for).
-func (s *Service) members(ctx context.Context, db store.DB, tenant, teamID, from, to string) ([]nodeReader, error) {
-	ms, err := auth.Members(ctx, db, teamID)
+// sorted by name: a member is credited with the days they belonged to the
+// team (within the days asked for), for the actual and the forecast alike.
+func (s *Service) members(ctx context.Context, db store.DB, org *tracking.Org, teamID, from, to string) ([]nodeReader, error) {
+	ms, err := org.Members(ctx, db, teamID)
 	if err != nil {
 		return nil, err
 	}
-	spans := map[string][][2]string{} // user → membership [from, to] (inclusive; "" = open)
+	spans := map[string][]auth.Membership{}
 	var order []string
 	names := map[string]string{}
 	for _, m := range ms {
-		hi := ""
-		if m.To != "" {
-			end, err := period.ParseDate(m.To)
-			if err != nil {
-				continue
-			}
-			hi = period.FormatDate(end.AddDate(0, 0, -1)) // To is exclusive
-		}
-		if max(m.From, from) > min(to, cmp.Or(hi, to)) {
+		if _, _, ok := tracking.Span(m, from, to); !ok {
 			continue // not a member during the period
 		}
 		if _, ok := spans[m.UserID]; !ok {
@@ -451,45 +477,21 @@ func (s *Service) members(ctx context.Context, db store.DB, tenant, teamID, from
 			names[m.UserID] = u.DisplayName
 			order = append(order, m.UserID)
 		}
-		spans[m.UserID] = append(spans[m.UserID], [2]string{m.From, hi})
+		spans[m.UserID] = append(spans[m.UserID], m)
 	}
 	sort.SliceStable(order, func(i, j int) bool { return names[order[i]] < names[order[j]] })
 	out := make([]nodeReader, 0, len(order))
 	for _, id := range order {
 		sp := spans[id]
-		// clip lists the parts of from..to the user was a member.
-		clip := func(from, to string) [][2]string {
-			var cs [][2]string
-			for _, x := range sp {
-				a, b := max(x[0], from), to
-				if x[1] != "" {
-					b = min(b, x[1])
-				}
-				if a <= b {
-					cs = append(cs, [2]string{a, b})
-				}
-			}
-			return cs
-		}
 		out = append(out, nodeReader{node: Node{Kind: "user", ID: id, Name: names[id]},
-			actual: func(metric, from, to string) (tracking.Cell, error) {
-				var total tracking.Cell
-				for _, c := range clip(from, to) {
-					x, err := s.tracker.Actual(ctx, db, tenant, metric, []string{id}, c[0], c[1])
-					if err != nil {
-						return total, err
+			ranges: func(from, to string) (tracking.Ranges, error) {
+				var rs []tracking.DayRange
+				for _, m := range sp {
+					if lo, hi, ok := tracking.Span(m, from, to); ok {
+						rs = append(rs, tracking.DayRange{From: lo, To: hi})
 					}
-					total.Sum += x.Sum
-					total.Count += x.Count
 				}
-				return total, nil
-			},
-			credit: func(from, to string) (tracking.Credit, error) {
-				inTeam, err := s.tracker.TeamCredit(ctx, db, teamID, from, to)
-				if err != nil {
-					return nil, err
-				}
-				return func(owner, day string) bool { return owner == id && inTeam(owner, day) }, nil
+				return tracking.Ranges{id: tracking.Merge(rs)}, nil
 			}})
 	}
 	return out, nil
@@ -593,11 +595,11 @@ func (s *Service) Records(ctx context.Context, db store.DB, tenant string, p *au
 	per := q.Period
 	from, to := period.FormatDate(per.Start), lastDay(per)
 	if m.Derived != nil {
-		rs, err := s.readers(ctx, db, tenant, teams, n, from, to)
+		q2, rs, err := s.readers(ctx, db, tenant, teams, n, from, to)
 		if err != nil {
 			return nil, err
 		}
-		dv, err := s.tracker.Evaluate(ctx, db, tenant, m, per, s.dimActual(ctx, db, tenant, rs[0].actual, q.Dim))
+		dv, err := s.tracker.Evaluate(ctx, db, tenant, m, per, s.dimActual(ctx, db, tenant, q2.actual(rs[0]), q.Dim))
 		if err != nil {
 			return nil, err
 		}

@@ -60,7 +60,9 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	recs := records.NewService(objs)
 	pipes.Attach(recs)
 	recs.Use(tr.Hook())
-	prog := progress.New(tr, pipes)
+	prog := progress.New(tr)
+	tr.SetOpenWeight(pipes.OpenProbability)
+	pipes.OnPublish(tr.RebuildObject)
 	prog.SetTargets(tgts)
 	return &App{Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
 		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts,

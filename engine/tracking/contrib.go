@@ -49,6 +49,12 @@ const percentUnits = 10000
 // rounded half-even once to the stored unit, then split by the largest
 // remainder method so the shares sum exactly to it (ties to the smaller user
 // id). Contributions are sorted by owner then day.
+//
+// A record that fails where but is open in a pipeline (see
+// Tracker.SetOpenWeight) contributes instead to the metric's open-pipeline
+// cells (OpenKey): its value weighted by its stage's probability, rounded
+// half-even once, on the same owner(s), day and dimension as if where held —
+// so a weighted forecast is actual + the open cells, read from rollups.
 func Contributions(m *Metric, obj *objects.Compiled, rec *records.Record, tz *time.Location) ([]Contribution, error) {
 	if rec == nil || rec.Deleted {
 		return nil, nil
@@ -60,23 +66,61 @@ func Contributions(m *Metric, obj *objects.Compiled, rec *records.Record, tz *ti
 			return nil, fmt.Errorf("metric %s: where: %w", m.Key, err)
 		}
 		if b, _ := ok.(bool); !b {
-			return nil, nil
+			return openContributions(m, env, rec, tz)
 		}
 	}
-	value := m.Scale
-	if m.Value != nil {
-		out, err := m.Value.Run(env)
-		if err != nil {
-			return nil, fmt.Errorf("metric %s: value: %w", m.Key, err)
-		}
-		x, ok := toFloat(out)
-		if !ok {
-			return nil, fmt.Errorf("metric %s: value is not a finite number", m.Key)
-		}
-		if value, err = scaled(x, m); err != nil {
-			return nil, fmt.Errorf("metric %s: value: %w", m.Key, err)
-		}
+	value, err := valueOf(m, env)
+	if err != nil {
+		return nil, err
 	}
+	return spread(m, value, "", rec, tz)
+}
+
+// openContributions are an open record's weighted contributions (see
+// Contributions); none when no weight is set or the record is not open.
+func openContributions(m *Metric, env map[string]any, rec *records.Record, tz *time.Location) ([]Contribution, error) {
+	if m.open == nil {
+		return nil, nil
+	}
+	pct, open := m.open(rec)
+	if !open || !(pct > 0) {
+		return nil, nil
+	}
+	value, err := valueOf(m, env)
+	if err != nil {
+		return nil, err
+	}
+	w, err := weighted(value, pct)
+	if err != nil {
+		return nil, fmt.Errorf("metric %s: open weight: %w", m.Key, err)
+	}
+	return spread(m, w, openSuffix, rec, tz)
+}
+
+// valueOf is the record's value in the metric's stored unit.
+func valueOf(m *Metric, env map[string]any) (int64, error) {
+	if m.Value == nil {
+		return m.Scale, nil
+	}
+	out, err := m.Value.Run(env)
+	if err != nil {
+		return 0, fmt.Errorf("metric %s: value: %w", m.Key, err)
+	}
+	x, ok := toFloat(out)
+	if !ok {
+		return 0, fmt.Errorf("metric %s: value is not a finite number", m.Key)
+	}
+	value, err := scaled(x, m)
+	if err != nil {
+		return 0, fmt.Errorf("metric %s: value: %w", m.Key, err)
+	}
+	return value, nil
+}
+
+// spread places value on the record's day and owner (or splits it among its
+// credit list), under the metric's key plus suffix, repeated under the
+// dimension value's key plus suffix.
+func spread(m *Metric, value int64, suffix string, rec *records.Record, tz *time.Location) ([]Contribution, error) {
 	day := dayOf(m, rec, tz)
 	if day == "" {
 		return nil, nil
@@ -92,23 +136,24 @@ func Contributions(m *Metric, obj *objects.Compiled, rec *records.Record, tz *ti
 			return nil, err
 		}
 	}
+	key := m.Key + suffix
 	var out []Contribution
 	if len(shares) == 0 {
 		if owner == "" {
 			return nil, nil
 		}
-		out = []Contribution{{Key{m.Key, owner, day}, Cell{value, 1}}}
+		out = []Contribution{{Key{key, owner, day}, Cell{value, 1}}}
 	} else {
 		amounts := allocate(value, shares)
 		out = make([]Contribution, 0, len(shares))
 		for i, s := range shares {
-			out = append(out, Contribution{Key{m.Key, s.user, day}, Cell{amounts[i], 1}})
+			out = append(out, Contribution{Key{key, s.user, day}, Cell{amounts[i], 1}})
 		}
 	}
 	// A dimension repeats each contribution in the cell of the record's
 	// value, so a breakdown reads like any other metric.
 	if v, _ := rec.Data[m.Dimension].(string); m.Dimension != "" && v != "" {
-		dk := DimensionKey(m.Key, v)
+		dk := DimensionKey(m.Key, v) + suffix
 		for _, c := range out[:len(out):len(out)] {
 			c.Metric = dk
 			out = append(out, c)
@@ -118,12 +163,13 @@ func Contributions(m *Metric, obj *objects.Compiled, rec *records.Record, tz *ti
 }
 
 // DimensionKey is the metric key of a dimension value's cells:
-// "<metric>@<value>", with '%' and '|' (the rollup id separator) escaped.
+// "<metric>@<value>", with '%', '|' (the rollup id separator) and '#' (which
+// starts OpenKey's suffix) escaped.
 func DimensionKey(metric, value string) string {
 	return metric + "@" + dimEscaper.Replace(value)
 }
 
-var dimEscaper = strings.NewReplacer("%", "%25", "|", "%7C")
+var dimEscaper = strings.NewReplacer("%", "%25", "|", "%7C", "#", "%23")
 
 // scaled rounds a formula value half-even to the metric's stored unit.
 func scaled(x float64, m *Metric) (int64, error) {

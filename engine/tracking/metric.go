@@ -24,6 +24,7 @@ import (
 	"stride/engine/config"
 	"stride/engine/forms"
 	"stride/engine/objects"
+	"stride/engine/records"
 	"stride/engine/rules"
 	"stride/engine/store"
 	"stride/engine/tenant"
@@ -56,6 +57,10 @@ type Metric struct {
 	// Dimension is a string field of the object: the metric's rollups also
 	// keep cells per value of it, under DimensionKey(key, value).
 	Dimension string
+
+	// open is the open-pipeline weight of a record (see OpenWeight), bound
+	// to a call's context; nil: the metric has no open cells.
+	open func(rec *records.Record) (percent float64, isOpen bool)
 }
 
 // Tracker is the tracking service. One per process.
@@ -76,6 +81,9 @@ type Tracker struct {
 	tzs      sync.Map                 // tenant → *time.Location
 	declared sync.Map                 // tenant → true
 	pending  sync.Map                 // tenant → pendingSeen (projector_batch.go)
+
+	// openWeight weighs open pipeline records (SetOpenWeight).
+	openWeight OpenWeight
 
 	// failAt, when set (tests only), is called before each projector step
 	// and may abort the projector by returning an error.
@@ -162,9 +170,9 @@ func (t *Tracker) Check(ctx context.Context, db store.DB, tenant string, def map
 }
 
 // Metric returns the compiled published version of a metric. A dimension
-// key (DimensionKey) returns its metric.
+// key (DimensionKey) or an open-pipeline key (OpenKey) returns its metric.
 func (t *Tracker) Metric(ctx context.Context, db store.DB, tenant, key string) (*Metric, error) {
-	key, _, _ = strings.Cut(key, "@")
+	key = baseKey(key)
 	v, err := t.metrics.PublishedVersion(ctx, db, key)
 	if err != nil {
 		return nil, err
@@ -175,7 +183,7 @@ func (t *Tracker) Metric(ctx context.Context, db store.DB, tenant, key string) (
 func (t *Tracker) metricVersion(ctx context.Context, db store.DB, tenant, key string, v int64) (*Metric, error) {
 	mk := metricKey{tenant, key, v}
 	if m, ok := t.cache.Load(mk); ok {
-		return m.(*Metric), nil
+		return t.bindOpen(ctx, db, tenant, m.(*Metric)), nil
 	}
 	def, err := t.metrics.Version(ctx, db, key, v)
 	if err != nil {
@@ -186,7 +194,7 @@ func (t *Tracker) metricVersion(ctx context.Context, db store.DB, tenant, key st
 		return nil, fmt.Errorf("published metric %s v%d does not compile: %s %s", key, v, fe[0].Pointer, fe[0].Message)
 	}
 	t.cache.Store(mk, m)
-	return m, nil
+	return t.bindOpen(ctx, db, tenant, m), nil
 }
 
 // Published returns every published tracked metric (the ones with rollups),

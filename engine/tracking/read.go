@@ -8,15 +8,11 @@ import (
 	"time"
 
 	"stride/engine/apperr"
-	"stride/engine/auth"
 	"stride/engine/objects"
 	"stride/engine/period"
 	"stride/engine/records"
 	"stride/engine/store"
 )
-
-// dayRange is an inclusive range of days "YYYY-MM-DD".
-type dayRange struct{ from, to string }
 
 func checkRange(from, to string) error {
 	_, e1 := period.ParseDate(from)
@@ -40,50 +36,28 @@ func months(from, to string) []string {
 
 // Actual sums a metric's rollups over the owners and the days from..to
 // (inclusive, "YYYY-MM-DD"). Sum is in the metric's stored unit (see
-// Metric.Unit and Scale). It reads one bucket per owner and month.
+// Metric.Unit and Scale). It reads the owners' buckets of the months in one
+// query. metric may be a dimension or open-pipeline key.
 func (t *Tracker) Actual(ctx context.Context, db store.DB, tenant, metric string, owners []string, from, to string) (Cell, error) {
-	ranges := map[string][]dayRange{}
+	ranges := Ranges{}
 	for _, o := range owners {
-		ranges[o] = []dayRange{{from, to}}
+		ranges[o] = []DayRange{{from, to}}
 	}
-	return t.actual(ctx, db, tenant, metric, ranges, from, to)
+	return t.sum(ctx, db, tenant, metric, ranges, from, to)
 }
 
-func (t *Tracker) actual(ctx context.Context, db store.DB, tenant, metric string, ranges map[string][]dayRange, from, to string) (Cell, error) {
-	if err := checkRange(from, to); err != nil {
+// sum reads the buckets of the owners in ranges and sums their days within
+// the ranges.
+func (t *Tracker) sum(ctx context.Context, db store.DB, tenant, metric string, ranges Ranges, from, to string) (Cell, error) {
+	owners := make([]string, 0, len(ranges))
+	for o := range ranges {
+		owners = append(owners, o)
+	}
+	r, err := t.ReadRollups(ctx, db, tenant, []string{metric}, owners, from, to)
+	if err != nil {
 		return Cell{}, err
 	}
-	if _, err := t.Metric(ctx, db, tenant, metric); err != nil {
-		return Cell{}, err
-	}
-	if err := t.declare(ctx, db, tenant); err != nil {
-		return Cell{}, err
-	}
-	var total Cell
-	for owner, rs := range ranges {
-		for _, month := range months(from, to) {
-			d, err := db.Get(ctx, collRollup, bucketID(metric, owner, month))
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return Cell{}, fmt.Errorf("read rollup: %w", err)
-			}
-			days, _ := d["days"].(map[string]any)
-			for dd, v := range days {
-				day := month + "-" + dd
-				for _, r := range rs {
-					if day >= r.from && day <= r.to && day >= from && day <= to {
-						c := cellFrom(v)
-						total.Sum += c.Sum
-						total.Count += c.Count
-						break
-					}
-				}
-			}
-		}
-	}
-	return total, nil
+	return r.Sum(metric, ranges), nil
 }
 
 // TeamActual sums a metric over the members of a team's subtree, counting
@@ -95,60 +69,17 @@ func (t *Tracker) TeamActual(ctx context.Context, db store.DB, tenant, metric, t
 	if err != nil {
 		return Cell{}, err
 	}
-	return t.actual(ctx, db, tenant, metric, ranges, from, to)
+	return t.sum(ctx, db, tenant, metric, ranges, from, to)
 }
 
 // teamRanges returns, per user, the merged inclusive day ranges within
 // [from, to] in which they belonged to the team's subtree.
-func teamRanges(ctx context.Context, db store.DB, teamID, from, to string) (map[string][]dayRange, error) {
-	if err := checkRange(from, to); err != nil {
-		return nil, err
-	}
-	teams, err := auth.ListTeams(ctx, db)
+func teamRanges(ctx context.Context, db store.DB, teamID, from, to string) (Ranges, error) {
+	org, err := LoadOrg(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	found := false
-	for _, tm := range teams {
-		found = found || tm.ID == teamID
-	}
-	if !found {
-		return nil, apperr.NotFound("team %q does not exist", teamID)
-	}
-	raw := map[string][]dayRange{}
-	for _, id := range auth.Subtree(teams, []string{teamID}) {
-		ms, err := auth.Members(ctx, db, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range ms {
-			lo, hi := max(m.From, from), to
-			if m.To != "" {
-				end, err := period.ParseDate(m.To)
-				if err != nil {
-					continue
-				}
-				hi = min(hi, period.FormatDate(end.AddDate(0, 0, -1))) // To is exclusive
-			}
-			if lo <= hi {
-				raw[m.UserID] = append(raw[m.UserID], dayRange{lo, hi})
-			}
-		}
-	}
-	out := map[string][]dayRange{}
-	for u, rs := range raw {
-		sort.Slice(rs, func(i, j int) bool { return rs[i].from < rs[j].from })
-		var merged []dayRange
-		for _, r := range rs {
-			if n := len(merged); n > 0 && r.from <= merged[n-1].to {
-				merged[n-1].to = max(merged[n-1].to, r.to)
-				continue
-			}
-			merged = append(merged, r)
-		}
-		out[u] = merged
-	}
-	return out, nil
+	return org.TeamRanges(ctx, db, teamID, from, to)
 }
 
 // Share is one record's part of an actual.
@@ -179,7 +110,7 @@ func (t *Tracker) TeamRecords(ctx context.Context, db store.DB, tenant, metric, 
 	out := []Share{}
 	for _, u := range users {
 		for _, r := range ranges[u] {
-			sh, err := t.Records(ctx, db, tenant, metric, []string{u}, r.from, r.to)
+			sh, err := t.Records(ctx, db, tenant, metric, []string{u}, r.From, r.To)
 			if err != nil {
 				return nil, err
 			}

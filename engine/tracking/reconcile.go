@@ -198,10 +198,12 @@ func (p *projector) recompute(ms []*Metric, repair bool) (Report, error) {
 	return rep, nil
 }
 
-// baseKey is the metric of a metric or dimension key.
+// baseKey is the metric of a metric, dimension or open-pipeline key.
 func baseKey(key string) string {
-	k, _, _ := strings.Cut(key, "@")
-	return k
+	if i := strings.IndexAny(key, "@#"); i >= 0 {
+		return key[:i]
+	}
+	return key
 }
 
 func splitBucketID(id string) (metric, owner, month string) {
