@@ -320,6 +320,8 @@ func recordFrom(d store.Doc) records.Record {
 	r.Owner, _ = d["owner"].(string)
 	r.CreatedAt, _ = d["createdAt"].(string)
 	r.Data, _ = d["data"].(map[string]any)
+	// The governing pipeline is kept in meta (several may match a record).
+	r.Meta, _ = d["meta"].(map[string]any)
 	r.Deleted, _ = d["deleted"].(bool)
 	return r
 }
