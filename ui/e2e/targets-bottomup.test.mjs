@@ -12,6 +12,7 @@
 //   - the admin (with an API proposal for b1 above 华南) opens 提案: accepting both shows the
 //     server's 422 in place; accepting a1 alone previews a2 = 华东 − 5,000,000, saves v2, and a1
 //     is locked in the tree; a1's row expands into the dimension split, which sums to the row;
+//   - in the editor, expanding 华东 in the node table loads a1 and a2 (floor, cap, inputs per rep);
 //   - the admin re-spreads from 2026-07: the dry run's new total is the first six months plus
 //     the target minus the actual to date; saving makes v3 and every node still sums.
 import { test } from 'node:test';
@@ -172,6 +173,23 @@ test('targets: a manager proposes, the admin accepts (422 in place first), re-sp
     assert.equal(await dims.getByTestId('dim-lab').getByTestId('dim-amount').getAttribute('data-amount'), '125000000');
     assert.ok((await dims.textContent()).includes('影像'));
     assert.ok((await dims.getByTestId('dims-sum').textContent()).includes('一致'));
+  });
+
+  await step('editor-nodes', async () => {
+    // The editor's node table reaches the reps: expanding 华东 loads its children through the preview.
+    await page.getByRole('tab', { name: '编辑' }).click();
+    const east = page.getByTestId(`node-row-team:${ids.east}`);
+    await east.waitFor();
+    assert.equal(await east.getByTestId(`node-input-potential-team:${ids.east}`).inputValue(), '3');
+    await east.locator('.ant-table-row-expand-icon').click();
+    const a1 = page.getByTestId(`node-row-user:${ids.a1}`);
+    await a1.waitFor();
+    await a1.getByTestId(`node-floor-user:${ids.a1}`).fill('1000000');
+    await page.getByText('有未保存的修改').waitFor();
+    assert.equal(await page.getByTestId('dim-field').inputValue(), 'productLine');
+    if (process.env.E2E_SHOTS) await page.screenshot({ path: 'e2e/artifacts/targets-editor-nodes.png', fullPage: true });
+    // Leave without saving: the plan stays as published.
+    await page.getByTestId(`node-floor-user:${ids.a1}`).fill('');
   });
 
   await step('respread', async () => {
