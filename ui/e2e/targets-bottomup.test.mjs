@@ -9,6 +9,7 @@
 //   - the manager signs in: the tree opens at 华东 (their region) with lock and propose buttons
 //     on a1 and a2 and no admin-only controls; an amount off the granularity shows the server's
 //     422 in the dialog; 5,000,000 元 for a1 shows as the row's proposal with the gap +200,000;
+//     when 华东 stops being theirs while the page is open, proposing for a2 shows the 403 clearly;
 //   - the admin (with an API proposal for b1 above 华南) opens 提案: accepting both shows the
 //     server's 422 in place; accepting a1 alone previews a2 = 华东 − 5,000,000, saves v2, and a1
 //     is locked in the tree; a1's row expands into the dimension split, which sums to the row;
@@ -17,7 +18,7 @@
 //     the target minus the actual to date; saving makes v3 and every node still sums.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiBase, apiLogin, page, setup, signIn, signOut, step, uiBase } from './harness.mjs';
+import { apiBase, apiLogin, page, setup, signIn, signOut, sleep, step, uiBase } from './harness.mjs';
 
 setup({ timezoneId: 'Asia/Shanghai' });
 
@@ -124,6 +125,27 @@ test('targets: a manager proposes, the admin accepts (422 in place first), re-sp
     assert.equal(Number(await row.getByTestId('row-annual').getAttribute('data-amount')), 480_000_000, 'a proposal does not change the allocation');
   });
 
+  await step('manager-403', async () => {
+    // The org changes while the page is open: mgr no longer manages 华东. The button is still on
+    // screen; the server's 403 shows in the dialog as a permission problem with its reason.
+    await must(200, 'PATCH', `teams/${ids.east}`, { managers: [] });
+    try {
+      await page.getByTestId(`tree-row-user:${ids.a2}`).getByTestId('row-propose').click();
+      await page.getByTestId('propose-dialog').waitFor();
+      const refused = page.waitForResponse((r) => r.url().endsWith(`/target-plans/${PLAN}/proposals`) && r.request().method() === 'POST');
+      await page.getByTestId('propose-save').click();
+      assert.equal((await refused).status(), 403);
+      const err = page.getByTestId('propose-error');
+      await err.waitFor();
+      const text = await err.textContent();
+      assert.ok(text.includes('你没有权限执行此操作') && text.includes('not in a team you manage'), `403: ${text}`);
+      await page.keyboard.press('Escape');
+      await page.getByTestId('propose-dialog').waitFor({ state: 'detached' });
+    } finally {
+      await must(200, 'PATCH', `teams/${ids.east}`, { managers: [ids.mgr] });
+    }
+  });
+
   await step('admin-accept', async () => {
     // An admin's proposal for b1 above 华南's 4,000,000 元 cannot be accepted.
     await must(200, 'POST', `target-plans/${PLAN}/proposals`, { node: `user:${ids.b1}`, amounts: { target: 500_000_000 }, note: '超出上级' });
@@ -200,14 +222,21 @@ test('targets: a manager proposes, the admin accepts (422 in place first), re-sp
     await page.goto(`${uiBase}/targets/${PLAN}`);
     await page.getByTestId('respread-open').click();
     await page.getByTestId('respread-dialog').waitFor();
-    await page.getByTestId('respread-month').click();
-    await page.locator('.ant-select-item-option[title="2026-07"]').click();
-    const total = page.getByTestId('respread-total-target').getByTestId('respread-new-total');
-    await page.waitForFunction(() => document.querySelector('[data-testid="respread-total-target"] [data-testid="respread-new-total"]'));
+    // Pick July (retried: the current month's dry run may re-render the dialog under the click).
+    const month = page.getByTestId('respread-month');
+    for (let i = 0; i < 5 && !(await month.textContent()).includes('2026-07'); i++) {
+      if (!(await page.locator('.ant-select-item-option[title="2026-07"]').isVisible())) await month.click();
+      await page.locator('.ant-select-item-option[title="2026-07"]').click();
+      await sleep(200);
+    }
+    // The dialog opened on the current month's dry run; wait for July's.
+    const preview = page.locator('[data-testid="respread-preview"][data-from="2026-07"]');
+    await preview.waitFor();
+    const total = preview.getByTestId('respread-total-target').getByTestId('respread-new-total');
     assert.equal(Number(await total.getAttribute('data-amount')), expected, 'new total = first half + target − actual to date');
     // a1 keeps its lock; a2 and b1 take the rest of their teams' new amounts.
-    await page.getByTestId('respread-changes').getByTestId(`change-user:${ids.a2}`).waitFor();
-    assert.equal(await page.getByTestId('respread-changes').getByTestId(`change-user:${ids.a1}`).count(), 0);
+    await preview.getByTestId('respread-changes').getByTestId(`change-user:${ids.a2}`).waitFor();
+    assert.equal(await preview.getByTestId('respread-changes').getByTestId(`change-user:${ids.a1}`).count(), 0);
     assert.equal((await must(200, 'GET', `target-plans/${PLAN}/history`)).items.length, 2, 'the dry run saved nothing');
     await page.getByTestId('respread-reason').fill('下半年剩余目标重新分配');
     const saved = page.waitForResponse((r) => r.url().endsWith(`/target-plans/${PLAN}/respread`) && r.request().postDataJSON()?.dryRun === false);

@@ -132,7 +132,9 @@ export function ProposeDialog({ plan, row, levels, level, measure, onClose, onSa
 /** AcceptDialog previews accepting the proposals of `nodes` (dry run) and saves them as locks with a reason. */
 function AcceptDialog({ plan, nodes, measure, onClose, onSaved }: { plan: string; nodes: string[] | null; measure: Measure; onClose: () => void; onSaved: (version?: number) => void }) {
   const { t } = useI18n();
-  const [preview, setPreview] = useState<{ out?: TargetOutcome; error?: unknown; loading?: boolean }>({});
+  // The preview remembers which nodes it is for, so a reopened dialog never shows the last one's.
+  const [state, setPreview] = useState<{ nodes?: string[]; out?: TargetOutcome; error?: unknown; loading?: boolean }>({});
+  const preview = state.nodes === nodes ? state : {};
   const [reason, setReason] = useState('');
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
@@ -143,10 +145,10 @@ function AcceptDialog({ plan, nodes, measure, onClose, onSaved }: { plan: string
     let cancelled = false;
     setReason('');
     setSaveError(null);
-    setPreview({ loading: true });
+    setPreview({ nodes, loading: true });
     api.post<TargetOutcome>(`target-plans/${enc(plan)}/proposals/accept`, { nodes, reason: '-', dryRun: true }).then(
-      (out) => !cancelled && setPreview({ out }),
-      (error) => !cancelled && setPreview({ error }),
+      (out) => !cancelled && setPreview({ nodes, out }),
+      (error) => !cancelled && setPreview({ nodes, error }),
     );
     return () => {
       cancelled = true;

@@ -94,7 +94,7 @@ export function RespreadDialog({ plan, open, fiscalYear, yearStart, amounts, mea
         {preview.error != null && preview.from === from && <ProblemAlert error={preview.error} testId="respread-error" />}
         {saveError != null && <ProblemAlert error={saveError} testId="respread-save-error" />}
         {out && (
-          <Space direction="vertical" size={12} style={{ width: '100%' }}>
+          <Space direction="vertical" size={12} style={{ width: '100%' }} data-testid="respread-preview" data-from={from}>
             <Descriptions size="small" bordered column={1} title={t('targets.respread.totals')} data-testid="respread-totals">
               {levels.map((l) => (
                 <Descriptions.Item key={l} label={t(`targets.level.${l}`)}>

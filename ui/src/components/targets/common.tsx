@@ -73,15 +73,20 @@ export function ChangeTable({ changes, measure, testId }: { changes: TargetNodeC
 export function ProblemAlert({ error, testId }: { error: unknown; testId?: string }) {
   const { t } = useI18n();
   const errs = isApiError(error) ? (error.problem.errors ?? []) : [];
+  // A 403 says so first (你没有权限执行此操作), then the server's reason (e.g. not a team you manage).
+  const forbidden = isApiError(error) && error.status === 403;
+  const detail = forbidden ? problemText(error, t) : null;
   return (
     <Alert
       data-testid={testId}
-      type="error"
+      type={forbidden ? 'warning' : 'error'}
       showIcon
       style={{ marginBottom: 12 }}
-      title={problemText(error, t)}
+      title={forbidden ? t('common.forbidden') : problemText(error, t)}
       description={
-        errs.length > 0 ? (
+        forbidden && detail !== t('common.forbidden') ? (
+          detail
+        ) : errs.length > 0 ? (
           <ul style={{ margin: 0, paddingInlineStart: 18 }}>
             {errs.map((e, i) => (
               <li key={i}>
