@@ -1,4 +1,4 @@
-// The shared harness of the end-to-end tests (records.test.mjs, pipeline.test.mjs): it starts
+// The shared harness of the end-to-end tests (records, pipeline, targets, targets-bottomup): it starts
 // ../bin/stride on a free loopback port with a fresh data folder and a random admin password,
 // waits for /readyz, launches Debian's Chromium through playwright-core, and tears all of it
 // down afterwards. Call setup() once at the top level of a test file; the exported bindings
@@ -122,19 +122,24 @@ export async function apiLogin() {
   return JSON.parse(text).token;
 }
 
-/** fillLogin opens the login page and fills tenant, user name and the given password. */
-export async function fillLogin(password = PASSWORD) {
+/** fillLogin opens the login page and fills tenant, user name (default the admin) and the given password. */
+export async function fillLogin(password = PASSWORD, username = ADMIN) {
   await page.goto(`${uiBase}/login`);
   await page.fill('#login-tenant', TENANT);
-  await page.fill('#login-username', ADMIN);
+  await page.fill('#login-username', username);
   await page.fill('#login-password', password);
 }
 
-/** signIn signs in as the admin through the login page and waits to leave it. */
-export async function signIn() {
-  await fillLogin(PASSWORD);
+/** signIn signs in through the login page (default: as the admin) and waits to leave it. */
+export async function signIn(username = ADMIN, password = PASSWORD) {
+  await fillLogin(password, username);
   await page.click('button[type=submit]');
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+/** signOut forgets the browser's session (the token in localStorage), so the next page asks to sign in. */
+export async function signOut() {
+  await page.evaluate(() => localStorage.removeItem('stride.token'));
 }
 
 /**

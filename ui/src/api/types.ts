@@ -312,7 +312,15 @@ export interface TargetPlanDefinition {
   allocation?: { formula?: string; levels?: { depth: number; formula: string }[]; historyPeriod?: string; equalSplitOnZero?: boolean };
   attributes?: string[];
   nodes?: Record<string, TargetNodeSettings>;
+  dimension?: TargetDimension;
   [k: string]: unknown;
+}
+
+/** TargetDimension splits every node's target along a record field (product line, channel, key account). */
+export interface TargetDimension {
+  field: string;
+  weightsFrom?: 'fixed' | 'history';
+  values: { key: string; label?: Partial<Record<string, string>>; weight?: number }[];
 }
 
 export interface TargetNodeSettings {
@@ -361,7 +369,7 @@ export interface TargetRow {
   cap?: number;
   inputs?: Record<string, number>;
   dims?: { key: string; amount: number }[];
-  proposal?: unknown;
+  proposal?: TargetProposal | null;
   actual?: number;
   attainment?: number;
   hasChildren: boolean;
@@ -397,6 +405,18 @@ export interface TargetOutcome {
   plan?: TargetPlan;
 }
 
+/** TargetProposal is a manager's bottom-up proposal for a node (自下而上); allocated and gap only in GET …/proposals. */
+export interface TargetProposal {
+  node: string;
+  amounts: Partial<Record<TargetLevel, number>>;
+  by: string;
+  at: string;
+  note?: string;
+  status: 'open' | 'accepted' | string;
+  allocated?: Partial<Record<TargetLevel, number>>;
+  gap?: Partial<Record<TargetLevel, number>>;
+}
+
 export interface TargetVersion {
   plan: string;
   version: number;
@@ -424,4 +444,19 @@ export interface TargetSuggestion {
   granularity: number;
   hasHistory: boolean;
   lastYearTotal: number;
+}
+
+/** OrgTeam is a team of GET /teams (any signed-in user may read the org tree). */
+export interface OrgTeam {
+  id: string;
+  name: string;
+  parentId?: string;
+  managers?: string[];
+}
+
+/** OrgUser is a user of GET /users (admins only). */
+export interface OrgUser {
+  id: string;
+  username: string;
+  displayName?: string;
 }

@@ -1,4 +1,4 @@
-// One target plan: 目标树 (tree), 编辑 (editor, admins) and 历史 (history) tabs; the tab lives
+// One target plan: 目标树 (tree), 编辑 (editor, admins), 提案 (open proposals, admins) and 历史 (history) tabs; the tab lives
 // in the URL (?tab=) with the tree's level, period and node. A new plan arrives from the list
 // with its first definition in the router state and exists on the server once saved.
 import { useCallback, useEffect, useState } from 'react';
@@ -12,6 +12,7 @@ import { LoadError } from '../components/PageState.tsx';
 import { TreeTab } from '../components/targets/TreeTab.tsx';
 import { EditorTab } from '../components/targets/EditorTab.tsx';
 import { HistoryTab } from '../components/targets/HistoryTab.tsx';
+import { ProposalsTab } from '../components/targets/Proposals.tsx';
 
 export default function TargetPlanPage() {
   const { key = '' } = useParams();
@@ -50,12 +51,13 @@ export default function TargetPlanPage() {
       key: 'tree',
       label: t('targets.tab.tree'),
       children: published ? (
-        <TreeTab plan={key} fiscalYear={def.fiscalYear ?? new Date().getFullYear()} refresh={refresh} onChanged={changed} />
+        <TreeTab plan={key} fiscalYear={def.fiscalYear ?? new Date().getFullYear()} definition={def} refresh={refresh} onChanged={changed} />
       ) : (
         <Alert type="info" showIcon title={t('targets.notPublishedHint')} />
       ),
     },
     ...(isAdmin ? [{ key: 'editor', label: t('targets.tab.editor'), children: <EditorTab plan={key} initial={isNew ? draft : undefined} onSaved={(p) => setPlan(p)} onPublished={changed} /> }] : []),
+    ...(isAdmin && published ? [{ key: 'proposals', label: t('targets.tab.proposals'), children: <ProposalsTab plan={key} refresh={refresh} onChanged={changed} /> }] : []),
     { key: 'history', label: t('targets.tab.history'), children: <HistoryTab plan={key} refresh={refresh} /> },
   ];
 

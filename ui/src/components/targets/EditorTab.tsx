@@ -1,9 +1,10 @@
 // 编辑 (admins): the plan definition as a form — name, metric, fiscal year, amounts per level,
-// granularity, seasonality, allocation formulas, node inputs — with a live preview of the
+// granularity, seasonality, allocation formulas, every node's inputs and bounds (a tree
+// loaded as teams are expanded), the dimension split — with a live preview of the
 // split (a debounced POST …/allocate?dryRun=true with the edited definition, whose 422
 // pointers show under the fields), a 科学设定 suggestion, save draft (PUT with If-Match) and
 // publish with a reason (POST …/allocate).
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Alert, App as AntApp, Button, Card, Col, Form, Input, InputNumber, List, Modal, Row, Segmented, Select, Space, Spin, Switch, Table, Tag, Typography } from 'antd';
 import { BulbOutlined, DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { api, enc, ifMatch, isApiError, request } from '../../api/client.ts';
@@ -12,6 +13,8 @@ import { loc, useI18n } from '../../i18n/index.tsx';
 import { isPublished } from '../../objects.tsx';
 import { measureOf, pct, LEVELS, type Measure } from '../../lib/targets.ts';
 import { AmountInput } from './AmountInput.tsx';
+import { NodeTable } from './NodeTable.tsx';
+import { DimensionCard } from './Dims.tsx';
 import { Amount, ProblemAlert, RuleTag } from './common.tsx';
 
 type Def = TargetPlanDefinition;
@@ -80,7 +83,6 @@ export function EditorTab({ plan, initial, onSaved, onPublished }: { plan: strin
   const [saving, setSaving] = useState(false);
   const [publishing, setPublishing] = useState<{ open: boolean; reason: string; busy?: boolean; error?: unknown }>({ open: false, reason: '' });
   const [measure, setMeasure] = useState<Measure>(measureOf(null));
-  const knownRows = useRef<Map<string, string>>(new Map());
 
   const load = useCallback(() => {
     request<TargetPlan>('GET', `target-plans/${enc(plan)}`).then(
@@ -110,7 +112,6 @@ export function EditorTab({ plan, initial, onSaved, onPublished }: { plan: strin
       api.post<TargetTree>(`target-plans/${enc(plan)}/allocate`, { definition: def }, { query: { dryRun: 'true' } }).then(
         (tree) => {
           if (cancelled) return;
-          for (const c of tree.children) knownRows.current.set(c.key, c.name);
           setMeasure(measureOf(tree));
           setPreview({ tree });
         },
@@ -145,7 +146,6 @@ export function EditorTab({ plan, initial, onSaved, onPublished }: { plan: strin
   const alloc = def.allocation ?? {};
   const attributes = def.attributes ?? [];
   const inputNames = ['potential', ...attributes];
-  const nodeKeys = Array.from(new Set([...(preview.tree?.children.map((c) => c.key) ?? []), ...Object.keys(def.nodes ?? {})]));
   const setNode = (key: string, f: (n: NonNullable<Def['nodes']>[string]) => NonNullable<Def['nodes']>[string]) => {
     const nodes = { ...(def.nodes ?? {}) };
     const next = f({ ...(nodes[key] ?? {}) });
@@ -186,7 +186,7 @@ export function EditorTab({ plan, initial, onSaved, onPublished }: { plan: strin
   };
 
   const conflict = isApiError(saveError) && saveError.status === 409;
-  const otherErrors = errs.filter((e) => !['/label', '/metric', '/fiscalYear', '/amounts', '/granularity', '/seasonality', '/allocation', '/nodes', '/attributes'].some((p) => e.pointer === p || e.pointer?.startsWith(p + '/')));
+  const otherErrors = errs.filter((e) => !['/label', '/metric', '/fiscalYear', '/amounts', '/granularity', '/seasonality', '/allocation', '/nodes', '/attributes', '/dimension'].some((p) => e.pointer === p || e.pointer?.startsWith(p + '/')));
 
   return (
     <Row gutter={[16, 16]}>
@@ -342,55 +342,9 @@ export function EditorTab({ plan, initial, onSaved, onPublished }: { plan: strin
             </Card>
             <Card size="small" title={t('targets.editor.nodes')} style={{ marginTop: 16 }} extra={<Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('targets.editor.nodesHelp')}</Typography.Text>}>
               {errorsAt(errs, '/nodes').length > 0 && <Alert type="error" style={{ marginBottom: 8 }} title={errorsAt(errs, '/nodes').join('; ')} />}
-              <Table
-                size="small"
-                rowKey="key"
-                pagination={false}
-                scroll={{ x: 560 }}
-                dataSource={nodeKeys.map((key) => ({ key }))}
-                columns={[
-                  { title: t('targets.editor.node'), key: 'n', render: (_, r) => knownRows.current.get(r.key) ?? r.key },
-                  ...inputNames.map((name) => ({
-                    title: name,
-                    key: `in:${name}`,
-                    render: (_: unknown, r: { key: string }) => (
-                      <InputNumber
-                        size="small"
-                        min={0}
-                        data-testid={`node-input-${name}-${r.key}`}
-                        value={def.nodes?.[r.key]?.inputs?.[name]}
-                        onChange={(v) =>
-                          setNode(r.key, (n) => {
-                            const inputs = { ...(n.inputs ?? {}) };
-                            if (v === null || v === undefined) delete inputs[name];
-                            else inputs[name] = v;
-                            return { ...n, inputs };
-                          })
-                        }
-                      />
-                    ),
-                  })),
-                  ...(['floor', 'cap'] as const).map((b) => ({
-                    title: t(`targets.editor.${b}`),
-                    key: b,
-                    render: (_: unknown, r: { key: string }) => (
-                      <AmountInput
-                        value={def.nodes?.[r.key]?.[b]}
-                        measure={measure}
-                        onChange={(v) =>
-                          setNode(r.key, (n) => {
-                            const next = { ...n };
-                            if (v === undefined) delete next[b];
-                            else next[b] = v;
-                            return next;
-                          })
-                        }
-                      />
-                    ),
-                  })),
-                ]}
-              />
+              <NodeTable plan={plan} def={def} root={preview.tree?.node.key} rootChildren={preview.tree?.children} measure={measure} inputNames={inputNames} setNode={setNode} />
             </Card>
+            <DimensionCard value={def.dimension} onChange={(dimension) => patch({ dimension })} fieldProps={fieldProps} />
           </Form>
           <Suggestion def={def} measure={measure} onUse={(amount) => patch({ amounts: { ...(def.amounts ?? {}), target: amount } })} />
         </Space>

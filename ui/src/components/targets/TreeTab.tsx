@@ -1,16 +1,21 @@
 // 目标树: one node of a published plan with its children for a level and period
-// (GET /target-plans/{key}/tree), drill-down by clicking a team, an explain drawer per row
-// and lock / unlock with the re-spread previewed before saving (POST …/locks).
+// (GET /target-plans/{key}/tree), drill-down by clicking a team, an explain drawer per row,
+// lock / unlock with the re-spread previewed before saving (POST …/locks), bottom-up
+// proposals (POST …/proposals) shown beside the allocation, the per-value split of a plan
+// with a dimension (expandable rows) and, for admins, the mid-year re-spread (POST …/respread).
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { Alert, Breadcrumb, Button, Card, Descriptions, Drawer, Empty, Form, Grid, Input, Modal, Segmented, Select, Space, Spin, Statistic, Switch, Table, Typography, App as AntApp } from 'antd';
-import { LockOutlined, QuestionCircleOutlined, UnlockOutlined } from '@ant-design/icons';
+import { EditOutlined, LockOutlined, QuestionCircleOutlined, RedoOutlined, UnlockOutlined } from '@ant-design/icons';
 import { api, enc } from '../../api/client.ts';
-import type { TargetLevel, TargetOutcome, TargetRow, TargetTree } from '../../api/types.ts';
+import type { TargetLevel, TargetOutcome, TargetPlanDefinition, TargetRow, TargetTree } from '../../api/types.ts';
 import { useAuth } from '../../auth.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import { amountText, exactAmount, measureOf, parseAmount, pct, planPeriods, type Measure } from '../../lib/targets.ts';
-import { Amount, ChangeTable, ProblemAlert, RuleTag } from './common.tsx';
+import { Amount, ChangeTable, ProblemAlert, RuleTag, useAdjustable } from './common.tsx';
+import { ProposalCell, ProposeDialog } from './Proposals.tsx';
+import { RespreadDialog } from './Respread.tsx';
+import { DimTable } from './Dims.tsx';
 import { LoadError } from '../PageState.tsx';
 
 function ExplainDrawer({ row, measure, onClose }: { row: TargetRow | null; measure: Measure; onClose: () => void }) {
@@ -200,9 +205,9 @@ function LockDialog({ plan, target, level, parent, measure, onClose, onSaved }: 
 }
 
 /** TreeTab is the 目标树 tab; `refresh` changes when another tab published a version. */
-export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string; fiscalYear: number; refresh: number; onChanged: () => void }) {
+export function TreeTab({ plan, fiscalYear, definition, refresh, onChanged }: { plan: string; fiscalYear: number; definition?: TargetPlanDefinition; refresh: number; onChanged: () => void }) {
   const { t } = useI18n();
-  const { me, isAdmin } = useAuth();
+  const { isAdmin } = useAuth();
   const { message } = AntApp.useApp();
   const [params, setParams] = useSearchParams();
   const period = params.get('period') || String(fiscalYear);
@@ -215,7 +220,11 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
   const [yearStart, setYearStart] = useState<string>();
   const [explain, setExplain] = useState<TargetRow | null>(null);
   const [lock, setLock] = useState<LockTarget | null>(null);
-  const canLock = isAdmin || !!me?.roles?.includes('manager');
+  const [propose, setPropose] = useState<TargetRow | null>(null);
+  const [respread, setRespread] = useState(false);
+  // Lock and propose buttons show only where the server would allow them (admins everywhere,
+  // managers under the teams they manage); a 403 still shows in the dialog.
+  const adjustable = useAdjustable();
 
   const set = (k: string, v: string | null) => {
     const next = new URLSearchParams(params);
@@ -250,6 +259,13 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
   const sum = tree.children.reduce((s, c) => s + c.amount, 0);
   const hasActuals = tree.node.actual !== undefined && tree.node.actual !== null;
   const levels = tree.levels?.length ? tree.levels : ['target'];
+  const hasProposals = tree.children.some((c) => c.proposal?.amounts?.[level] !== undefined);
+  const hasDims = tree.children.some((c) => (c.dims?.length ?? 0) > 0);
+  const afterChange = (v?: number) => {
+    if (v) message.success(t('targets.saved', { version: v }));
+    load();
+    onChanged();
+  };
 
   return (
     <Space direction="vertical" size={16} style={{ width: '100%' }}>
@@ -279,6 +295,11 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
           <Switch size="small" checked={actuals} onChange={(v) => set('actuals', v ? null : 'false')} />
           {t('targets.actuals')}
         </Space>
+        {isAdmin && (
+          <Button icon={<RedoOutlined />} onClick={() => setRespread(true)} data-testid="respread-open">
+            {t('targets.respread.open')}
+          </Button>
+        )}
       </Space>
 
       <Breadcrumb
@@ -304,6 +325,11 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
             </Button>
           </Space>
         </Space>
+        {(tree.node.dims?.length ?? 0) > 0 && (
+          <div style={{ marginTop: 12 }}>
+            <DimTable row={tree.node} dimension={definition?.dimension} measure={measure} />
+          </div>
+        )}
       </Card>
 
       <Card
@@ -328,6 +354,7 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
           scroll={{ x: 760 }}
           locale={{ emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('targets.noChildren')} /> }}
           onRow={(r) => ({ 'data-testid': `tree-row-${r.key}` }) as React.HTMLAttributes<HTMLElement>}
+          expandable={hasDims ? { rowExpandable: (r) => (r.dims?.length ?? 0) > 0, expandedRowRender: (r) => <DimTable row={r} dimension={definition?.dimension} measure={measure} /> } : undefined}
           columns={[
             {
               title: t('targets.name'),
@@ -345,6 +372,7 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
             { title: `${t('targets.amount')}`, key: 'amount', align: 'right', render: (_, r) => <Amount value={r.amount} measure={measure} strong testId="row-amount" /> },
             { title: t('targets.annual'), key: 'annual', align: 'right', render: (_, r) => <Amount value={r.annual} measure={measure} testId="row-annual" /> },
             { title: t('targets.share'), key: 'share', align: 'right', render: (_, r) => pct(tree.node.amount ? r.amount / tree.node.amount : null) },
+            ...(hasProposals ? [{ title: t('targets.proposal.column'), key: 'proposal', align: 'right' as const, render: (_: unknown, r: TargetRow) => <ProposalCell row={r} level={level} measure={measure} /> }] : []),
             { title: t('targets.rule'), key: 'rule', render: (_, r) => <RuleTag row={r} /> },
             ...(hasActuals
               ? [
@@ -360,14 +388,19 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
                   <Button size="small" type="link" icon={<QuestionCircleOutlined />} onClick={() => setExplain(r)} data-testid="row-explain">
                     {t('targets.explain')}
                   </Button>
-                  {canLock && (
+                  {adjustable(r) && (
                     <Button size="small" type="link" icon={<LockOutlined />} onClick={() => setLock({ row: r, unlock: false })} data-testid="row-lock">
                       {t('targets.lock')}
                     </Button>
                   )}
-                  {canLock && r.lock !== undefined && r.lock !== null && (
+                  {adjustable(r) && r.lock !== undefined && r.lock !== null && (
                     <Button size="small" type="link" icon={<UnlockOutlined />} onClick={() => setLock({ row: r, unlock: true })} data-testid="row-unlock">
                       {t('targets.unlock')}
+                    </Button>
+                  )}
+                  {adjustable(r) && (
+                    <Button size="small" type="link" icon={<EditOutlined />} onClick={() => setPropose(r)} data-testid="row-propose">
+                      {t('targets.proposal.action')}
                     </Button>
                   )}
                 </Space>
@@ -387,11 +420,38 @@ export function TreeTab({ plan, fiscalYear, refresh, onChanged }: { plan: string
         onClose={() => setLock(null)}
         onSaved={(v) => {
           setLock(null);
-          if (v) message.success(t('targets.saved', { version: v }));
+          afterChange(v);
+        }}
+      />
+      <ProposeDialog
+        plan={plan}
+        row={propose}
+        levels={levels as TargetLevel[]}
+        level={level}
+        measure={measure}
+        onClose={() => setPropose(null)}
+        onSaved={() => {
+          setPropose(null);
+          message.success(t('targets.proposal.saved'));
           load();
           onChanged();
         }}
       />
+      {isAdmin && (
+        <RespreadDialog
+          plan={plan}
+          open={respread}
+          fiscalYear={fiscalYear}
+          yearStart={yearStart}
+          amounts={definition?.amounts ?? {}}
+          measure={measure}
+          onClose={() => setRespread(false)}
+          onSaved={(v) => {
+            setRespread(false);
+            afterChange(v);
+          }}
+        />
+      )}
     </Space>
   );
 }

@@ -1,8 +1,10 @@
-// Small pieces shared by the target plan tabs: the rule tag, the amount cell and the
-// change table of a lock or re-spread preview.
+// Small pieces shared by the target plan tabs: the rule tag, the amount cell, the change
+// table of a lock or re-spread preview, the problem alert and who may adjust which node.
+import { useEffect, useMemo, useState } from 'react';
 import { Alert, Table, Tag, Tooltip, Typography } from 'antd';
-import type { TargetNodeChange, TargetRow } from '../../api/types.ts';
-import { isApiError } from '../../api/client.ts';
+import type { OrgTeam, TargetNodeChange, TargetRow } from '../../api/types.ts';
+import { api, isApiError } from '../../api/client.ts';
+import { useAuth } from '../../auth.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import type { MsgKey } from '../../i18n/messages.ts';
 import { problemText } from '../../lib/problem.ts';
@@ -71,15 +73,20 @@ export function ChangeTable({ changes, measure, testId }: { changes: TargetNodeC
 export function ProblemAlert({ error, testId }: { error: unknown; testId?: string }) {
   const { t } = useI18n();
   const errs = isApiError(error) ? (error.problem.errors ?? []) : [];
+  // A 403 says so first (你没有权限执行此操作), then the server's reason (e.g. not a team you manage).
+  const forbidden = isApiError(error) && error.status === 403;
+  const detail = forbidden ? problemText(error, t) : null;
   return (
     <Alert
       data-testid={testId}
-      type="error"
+      type={forbidden ? 'warning' : 'error'}
       showIcon
       style={{ marginBottom: 12 }}
-      title={problemText(error, t)}
+      title={forbidden ? t('common.forbidden') : problemText(error, t)}
       description={
-        errs.length > 0 ? (
+        forbidden && detail !== t('common.forbidden') ? (
+          detail
+        ) : errs.length > 0 ? (
           <ul style={{ margin: 0, paddingInlineStart: 18 }}>
             {errs.map((e, i) => (
               <li key={i}>
@@ -91,4 +98,44 @@ export function ProblemAlert({ error, testId }: { error: unknown; testId?: strin
       }
     />
   );
+}
+
+/**
+ * useAdjustable says whether the signed-in user may lock or propose a row's amount, as the
+ * server decides it (targets.mayAdjust): admins everywhere; managers when the row's parent is a
+ * team they manage or one below it. Managers read the org from GET /teams; until it has
+ * answered, nothing is adjustable for them.
+ */
+export function useAdjustable(): (row: TargetRow) => boolean {
+  const { me, isAdmin } = useAuth();
+  const isManager = !!me?.roles?.includes('manager');
+  const [teams, setTeams] = useState<OrgTeam[] | null>(null);
+  useEffect(() => {
+    if (isAdmin || !isManager) return;
+    let cancelled = false;
+    api.get<{ items: OrgTeam[] }>('teams').then(
+      (r) => !cancelled && setTeams(r.items ?? []),
+      () => !cancelled && setTeams([]),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [isAdmin, isManager]);
+  const managed = useMemo(() => {
+    const out = new Set<string>();
+    if (!teams || !me) return out;
+    const queue = teams.filter((t) => t.managers?.includes(me.id)).map((t) => t.id);
+    while (queue.length > 0) {
+      const id = queue.shift()!;
+      if (out.has(id)) continue;
+      out.add(id);
+      for (const t of teams) if (t.parentId === id) queue.push(t.id);
+    }
+    return out;
+  }, [teams, me]);
+  return useMemo(() => {
+    if (isAdmin) return (r: TargetRow) => r.depth > 0 && !!r.parent;
+    if (!isManager) return () => false;
+    return (r: TargetRow) => !!r.parent?.startsWith('team:') && managed.has(r.parent.slice(5));
+  }, [isAdmin, isManager, managed]);
 }
