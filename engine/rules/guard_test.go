@@ -15,7 +15,10 @@ const memMsg = "memory budget exceeded: the formula builds more data than its bu
 // TestHostileFormulas: formulas written to exhaust memory or time fail fast
 // with formula_limit_exceeded instead of hurting the process.
 func TestHostileFormulas(t *testing.T) {
-	e := newTestEngine(Options{MaxSteps: 100_000}) // fewer steps keep the test fast under -race
+	// Fewer steps keep the test fast under -race; the wall-clock backstop is
+	// raised so a loaded machine (CI runs packages in parallel) cannot make
+	// it fire before the deterministic step limit the cases assert.
+	e := newTestEngine(Options{MaxSteps: 100_000, Timeout: time.Minute})
 	const stepMsg = "step limit exceeded: the formula loops more than 100000 times"
 	big := make([]any, 3000)
 	for i := range big {
