@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { apiBase, apiLogin, page, setup, signIn, step } from './harness.mjs';
+import { apiBase, apiLogin, page, setup, signIn, step, uiBase } from './harness.mjs';
 
 setup({ timezoneId: 'Asia/Shanghai' });
 
@@ -30,6 +30,13 @@ async function must(status, method, p, body, headers) {
   const r = await call(method, p, body, headers);
   assert.equal(r.status, status, `${method} ${p}: ${r.text}`);
   return r.body;
+}
+
+/** shot saves a screenshot for a human to look at when E2E_SHOTS is set. */
+async function shot(name, fullPage = false) {
+  if (!process.env.E2E_SHOTS) return;
+  fs.mkdirSync('e2e/artifacts', { recursive: true });
+  await page.screenshot({ path: `e2e/artifacts/templates-${name}.png`, fullPage });
 }
 
 /** changeActions reads the rows of a change table: "kind:key" → action. */
@@ -94,6 +101,7 @@ test('templates: preview and install pharma, diff clean, tweak → conflict → 
     const objects = await drawer.getByTestId('preview-objects').innerText();
     for (const o of pharma.objects) assert.ok(objects.includes(o.label['zh-CN']), `object ${o.key} in the preview`);
     assert.ok((await drawer.getByTestId('preview-plans').innerText()).includes('年度回款目标'));
+    await shot('preview');
   });
 
   await step('install: dry run', async () => {
@@ -104,6 +112,7 @@ test('templates: preview and install pharma, diff clean, tweak → conflict → 
     const summary = await page.getByTestId('change-summary').innerText();
     assert.ok(summary.includes(`新建 ${keysOf(pharma).length}`), summary);
     await must(404, 'GET', 'objects/hospital'); // a dry run writes nothing
+    await shot('dry-run');
   });
 
   await step('install: confirm', async () => {
@@ -151,12 +160,13 @@ test('templates: preview and install pharma, diff clean, tweak → conflict → 
     const n = await diffCounts();
     assert.deepEqual([n.added, n.changed], [0, 1]);
     assert.equal(await page.getByTestId('diff-entry-pipeline-hospital_access').getAttribute('data-status'), 'changed');
-    await page.getByTestId('diff-entry-pipeline-hospital_access').click();
+    // A changed definition opens with its field changes.
     const change = page.getByTestId('diff-changes-pipeline-hospital_access').getByTestId('diff-change');
     await change.waitFor();
     assert.equal(await change.getAttribute('data-path'), '/stages/1/label/zh-CN');
     const text = await change.innerText();
     assert.ok(text.includes('进院评审') && text.includes('进院申请'), `tenant → template: ${text}`);
+    await shot('diff-changed', true);
   });
 
   await step('install again: conflict, then overwrite', async () => {
@@ -166,7 +176,10 @@ test('templates: preview and install pharma, diff clean, tweak → conflict → 
     const row = page.getByTestId('install-changes').getByTestId('change-pipeline-hospital_access');
     assert.ok((await row.innerText()).includes('模板 pharma 安装后在本租户被修改过'), await row.innerText());
     for (const [k, a] of Object.entries(rows)) if (k !== 'pipeline-hospital_access') assert.equal(a, 'unchanged', k);
+    await shot('conflict');
     // Nothing to write while the only difference is a conflict.
+    await page.getByTestId('install-nothing').waitFor();
+    assert.ok((await page.getByTestId('install-nothing').innerText()).includes('覆盖本地修改'));
     assert.equal(await page.getByTestId('install-confirm').isDisabled(), true);
     await page.getByTestId('install-force').click();
     await page.getByTestId('install-changes').locator('[data-testid="change-pipeline-hospital_access"][data-action="overwrite"]').waitFor();
@@ -220,10 +233,37 @@ test('templates: preview and install pharma, diff clean, tweak → conflict → 
     await item.waitFor();
     assert.ok((await item.innerText()).includes('指标 m1'), await item.innerText());
     assert.equal(await page.getByTestId('install-confirm').isDisabled(), true);
+    await shot('bad-bundle');
     await must(404, 'GET', 'metrics/m1');
     // Not JSON at all: said in the page, nothing sent.
     await page.keyboard.press('Escape');
     await page.locator('input[type=file]').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"bundle": ') });
     await page.getByTestId('diff-file-error').waitFor();
+  });
+
+  await step('phone', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const noSideways = async (what) => {
+      const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      assert.ok(sw <= cw, `${what}: the page scrolls sideways (${sw} > ${cw})`);
+    };
+    await page.goto(`${uiBase}/admin/templates/diff?name=pharma`);
+    await page.getByTestId('diff-show-removed').click();
+    await page.locator('[data-testid^="diff-entry-"]').first().waitFor();
+    await noSideways('diff');
+    await shot('phone-diff', true);
+    await page.goto(`${uiBase}/admin/templates`);
+    await page.getByTestId('template-card-pharma').waitFor();
+    await noSideways('gallery');
+    await shot('phone-gallery', true);
+    await page.getByTestId('template-preview-pharma').click();
+    await page.getByTestId('preview-pipeline-hospital_access').waitFor();
+    const box = await page.locator('.ant-drawer-content-wrapper').boundingBox();
+    assert.ok(box && box.width >= 389, `the preview is full-width on a phone (${box?.width})`);
+    await shot('phone-preview');
+    await page.getByTestId('preview-install').click();
+    await page.getByTestId('install-changes').waitFor();
+    await noSideways('install dialog');
+    await shot('phone-install');
   });
 });

@@ -55,8 +55,8 @@ function ChangeRows({ entry }: { entry: TemplateDiffEntry }) {
   return (
     <div data-testid={`diff-changes-${entry.kind}-${entry.key}`}>
       <div className="tpl-diff-head" style={{ display: 'flex', gap: 8, fontSize: 12, color: 'rgba(0,0,0,0.45)', marginBottom: 4 }}>
-        <span style={{ flex: '0 0 34%' }}>{t('templates.diff.path')}</span>
-        <span>
+        <span style={{ flex: '1 1 30%', minWidth: 160 }}>{t('templates.diff.path')}</span>
+        <span style={{ flex: '1 1 60%' }}>
           {t('templates.diff.old')} → {t('templates.diff.new')}
         </span>
       </div>
@@ -88,6 +88,7 @@ export default function TemplateDiffPage() {
   const [busy, setBusy] = useState(false);
   const [showRemoved, setShowRemoved] = useState(false);
   const [install, setInstall] = useState<InstallSource | null>(null);
+  const [open, setOpen] = useState<string[]>([]);
   const seq = useRef(0);
 
   useEffect(() => {
@@ -122,7 +123,11 @@ export default function TemplateDiffPage() {
     setBusy(true);
     try {
       const r = await api.post<{ items: TemplateDiffEntry[] }>('templates/diff', src.name ? { name: src.name } : { bundle: src.bundle });
-      if (n === seq.current) setItems(r.items ?? []);
+      if (n === seq.current) {
+        setItems(r.items ?? []);
+        // Changed definitions open with their field changes showing.
+        setOpen((r.items ?? []).filter((e) => e.status === 'changed').map((e) => `${e.kind}:${e.key}`));
+      }
     } catch (e) {
       if (n === seq.current) {
         setItems(null);
@@ -261,6 +266,8 @@ export default function TemplateDiffPage() {
             {shown.length > 0 && (
               <Collapse
                 size="small"
+                activeKey={open}
+                onChange={(keys) => setOpen(Array.isArray(keys) ? keys : [keys])}
                 items={shown.map((e) => ({
                   key: `${e.kind}:${e.key}`,
                   collapsible: e.status === 'changed' ? undefined : ('icon' as const),

@@ -129,7 +129,7 @@ export function InstallModal({ source, label, onClose, onInstalled }: Props) {
           </div>
         </div>
       ) : (
-        <div data-testid="install-dry-run">
+        <div data-testid="install-dry-run" style={{ paddingTop: 8 }}>
           {error != null && <BundleProblem error={error} bundle={bundle} title={t('templates.install.failed')} />}
           <Space orientation="vertical" size={4} style={{ width: '100%', marginBottom: 12 }}>
             <Checkbox checked={force} onChange={(e) => setForce(e.target.checked)} data-testid="install-force">
@@ -148,13 +148,23 @@ export function InstallModal({ source, label, onClose, onInstalled }: Props) {
           <Spin spinning={checking} description={t('templates.install.checking')}>
             {dry ? (
               <>
-                <Alert
-                  type={writes === 0 ? 'success' : 'info'}
-                  showIcon
-                  style={{ marginBottom: 8 }}
-                  title={writes === 0 ? t('templates.install.nothing') : t('templates.install.dryRun')}
-                  description={dry.conflicts > 0 ? <Typography.Text type="danger">{t('templates.install.conflicts', { count: dry.conflicts })}</Typography.Text> : undefined}
-                />
+                {writes === 0 ? (
+                  <Alert
+                    type={dry.conflicts > 0 ? 'warning' : 'success'}
+                    showIcon
+                    style={{ marginBottom: 8 }}
+                    title={dry.conflicts > 0 ? t('templates.install.onlyConflicts') : t('templates.install.nothing')}
+                    data-testid="install-nothing"
+                  />
+                ) : (
+                  <Alert
+                    type="info"
+                    showIcon
+                    style={{ marginBottom: 8 }}
+                    title={t('templates.install.dryRun')}
+                    description={dry.conflicts > 0 ? <Typography.Text type="danger">{t('templates.install.conflicts', { count: dry.conflicts })}</Typography.Text> : undefined}
+                  />
+                )}
                 <ActionSummary changes={dry.changes} />
                 <div style={{ marginTop: 8 }}>
                   <ChangeTable changes={dry.changes} testId="install-changes" />
