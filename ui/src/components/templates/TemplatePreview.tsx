@@ -96,7 +96,7 @@ export function TemplatePreview({ name, onClose, onInstall }: Props) {
       extra={
         bundle && (
           <Space>
-            <Button icon={<DownloadOutlined />} onClick={() => downloadJSON(bundle, `${safeFileName(bundle.metadata.name)}.template.json`)} aria-label="download">
+            <Button icon={<DownloadOutlined />} onClick={() => downloadJSON(bundle, `${safeFileName(bundle.metadata.name)}.template.json`)} aria-label="JSON" title="JSON">
               {screens.sm ? 'JSON' : null}
             </Button>
             {onInstall && name && (
