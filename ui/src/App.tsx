@@ -24,6 +24,8 @@ const AdminPipelinesPage = lazy(() => import('./pages/AdminPipelines.tsx'));
 const PipelineEditorPage = lazy(() => import('./pages/PipelineEditor.tsx'));
 const TargetPlansPage = lazy(() => import('./pages/TargetPlans.tsx'));
 const TargetPlanPage = lazy(() => import('./pages/TargetPlan.tsx'));
+const TemplatesPage = lazy(() => import('./pages/Templates.tsx'));
+const TemplateDiffPage = lazy(() => import('./pages/TemplateDiff.tsx'));
 
 const FONT =
   '-apple-system, BlinkMacSystemFont, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -85,6 +87,8 @@ export function App() {
                 <Route path="pipelines/:key/funnel" element={page(<PipelineFunnelPage />)} />
                 <Route path="admin/pipelines" element={<RequireAdmin>{page(<AdminPipelinesPage />)}</RequireAdmin>} />
                 <Route path="admin/pipelines/:key" element={<RequireAdmin>{page(<PipelineEditorPage />)}</RequireAdmin>} />
+                <Route path="admin/templates" element={page(<TemplatesPage />)} />
+                <Route path="admin/templates/diff" element={<RequireAdmin>{page(<TemplateDiffPage />)}</RequireAdmin>} />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>

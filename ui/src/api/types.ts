@@ -460,3 +460,79 @@ export interface OrgUser {
   username: string;
   displayName?: string;
 }
+
+// ---- Templates (issue 5): the gallery, install (apply), diff and export.
+
+/** TemplateMetadata names a template bundle. */
+export interface TemplateMetadata {
+  name: string;
+  industry?: string;
+  locale?: string;
+  version: string;
+  label: Localized;
+  description?: Localized;
+}
+
+/** TemplateSummary is one card of the gallery (GET /templates). */
+export interface TemplateSummary {
+  name: string;
+  metadata: TemplateMetadata;
+  contains: { objects: string[]; pipelines: string[]; metrics: string[]; targetPlans: string[] };
+}
+
+/** TemplatePlanSkeleton is a target plan without its year and node settings. */
+export interface TemplatePlanSkeleton {
+  key: string;
+  yearOffset?: number;
+  definition: Record<string, unknown>;
+}
+
+/** TemplateBundle is a whole bundle (GET /templates/{name}, GET /templates-export). */
+export interface TemplateBundle {
+  bundle: string;
+  metadata: TemplateMetadata;
+  objects?: ObjectDefinition[];
+  pipelines?: PipelineDefinition[];
+  metrics?: MetricDefinition[];
+  targetPlans?: TemplatePlanSkeleton[];
+  [section: string]: unknown;
+}
+
+export type TemplateKind = 'object' | 'pipeline' | 'metric' | 'target_plan';
+export type TemplateAction = 'create' | 'upgrade' | 'unchanged' | 'conflict' | 'overwrite';
+
+/** TemplateChange is what an install did (or would do) to one definition. */
+export interface TemplateChange {
+  kind: TemplateKind | string;
+  key: string;
+  action: TemplateAction;
+  reason?: string;
+}
+
+/** TemplateReport answers POST /templates/apply. */
+export interface TemplateReport {
+  template: string;
+  version: string;
+  tenant: string;
+  dryRun: boolean;
+  conflicts: number;
+  changes: TemplateChange[];
+}
+
+/** TemplateApplyRequest is the body of apply and diff: a built-in template by name, or a bundle. */
+export interface TemplateApplyRequest {
+  name?: string;
+  bundle?: unknown;
+  dryRun?: boolean;
+  force?: boolean;
+  publishPlans?: boolean;
+}
+
+/** TemplateDiffEntry is one definition that differs between a bundle and the tenant. */
+export interface TemplateDiffEntry {
+  kind: TemplateKind | string;
+  key: string;
+  /** added: in the bundle only; removed: in the tenant only; changed: in both, different. */
+  status: 'added' | 'removed' | 'changed';
+  changes?: { path: string; old: unknown; new: unknown }[];
+}

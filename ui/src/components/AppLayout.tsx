@@ -1,7 +1,7 @@
 import { Suspense, useMemo, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { Avatar, Button, Drawer, Dropdown, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
-import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined } from '@ant-design/icons';
+import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined } from '@ant-design/icons';
 import { useAuth } from '../auth.tsx';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { isPublished, ObjectsProvider, useObjects } from '../objects.tsx';
@@ -21,6 +21,7 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith('/targets')) return 'targets';
   if (pathname.startsWith('/admin/objects')) return 'admin:objects';
   if (pathname.startsWith('/admin/pipelines')) return 'admin:pipelines';
+  if (pathname.startsWith('/admin/templates')) return 'admin:templates';
   return 'home';
 }
 
@@ -58,6 +59,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
         children: [
           { key: 'admin:objects', icon: <DatabaseOutlined />, label: t('nav.objects') },
           { key: 'admin:pipelines', icon: <BranchesOutlined />, label: t('nav.pipelineAdmin') },
+          { key: 'admin:templates', icon: <GiftOutlined />, label: t('nav.templates') },
           { key: 'ext:docs', icon: <ApiOutlined />, label: t('nav.apiDocs') },
         ],
       });
@@ -75,6 +77,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     else if (key === 'targets') navigate('/targets');
     else if (key === 'admin:objects') navigate('/admin/objects');
     else if (key === 'admin:pipelines') navigate('/admin/pipelines');
+    else if (key === 'admin:templates') navigate('/admin/templates');
     else if (key.startsWith('pipe:')) navigate(`/pipelines/${encodeURIComponent(key.slice(5))}/board`);
     else if (key.startsWith('rec:')) navigate(`/records/${encodeURIComponent(key.slice(4))}`);
     onNavigate?.();
