@@ -3,6 +3,8 @@
 //	stride serve              start the HTTP server (UI + API)
 //	stride passwd TENANT USER set a user's password (prompted or STRIDE_NEW_PASSWORD)
 //	stride reconcile          recompute rollups from records and report drift (-repair fixes it)
+//	stride template …         apply, export or diff a template bundle
+//	stride demo               install a template with a generated year of demo history
 //	stride version            print the version
 //
 // Configuration comes from the environment: STRIDE_ADDR (default :8080),
@@ -55,6 +57,8 @@ func main() {
 		err = reconcile(os.Args[2:])
 	case "template":
 		err = template(os.Args[2:])
+	case "demo":
+		err = demoCmd(os.Args[2:])
 	case "version", "--version", "-v":
 		fmt.Println("stride", version)
 	case "help", "--help", "-h":
@@ -82,6 +86,9 @@ Usage:
                              install a template bundle (a file, or a directory with template.json)
   stride template export -tenant T     write the tenant's configuration as a bundle to stdout
   stride template diff PATH -tenant T  compare a bundle with the tenant's configuration
+  stride demo [-template saas] [-tenant demo] [-create] [-reps 40] [-deals 20000] [-seed 1]
+                             install a template with a generated year of history
+                             (deterministic per seed; run it while no server uses the store)
   stride version             print the version
 
 Environment:
