@@ -62,7 +62,8 @@ type Options struct {
 	Tenant string
 	Bundle *templates.Bundle
 	// Object is the object whose records are generated; default the
-	// bundle's demo.object, else the object of its first pipeline.
+	// bundle's demo.object when a pipeline governs it, else the object of
+	// its first pipeline.
 	Object string
 	Reps   int
 	Deals  int
@@ -137,7 +138,14 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	if object == "" {
 		object, _ = opt.Bundle.Demo["object"].(string)
 	}
-	if object == "" && len(opt.Bundle.Pipelines) > 0 {
+	// The generator moves records through a pipeline: when the template's
+	// demo object has none (payments, daily sales), it generates the
+	// records of its first pipeline instead.
+	governed := false
+	for _, p := range opt.Bundle.Pipelines {
+		governed = governed || p["object"] == object
+	}
+	if !governed && len(opt.Bundle.Pipelines) > 0 {
 		object, _ = opt.Bundle.Pipelines[0]["object"].(string)
 	}
 	pl, err := buildPlan(opt.Bundle, object, opt.Reps, opt.Deals, opt.Seed, end, loc)

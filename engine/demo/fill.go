@@ -70,7 +70,7 @@ func (f *filler) deal(d *dealPlan, p *plan, company string, sizeMul float64, loc
 		if ro, _ := prop["readOnly"].(bool); ro {
 			continue
 		}
-		must := f.oi.required[name] || stageReq[name]
+		must := f.oi.required[name] || stageReq[name] || f.oi.requiredIf[name]
 		if v, ok := f.value(name, prop, must, d, closeAt, company, sizeMul, loc); ok {
 			data[name] = v
 		}

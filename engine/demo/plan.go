@@ -72,6 +72,7 @@ type objectInfo struct {
 	required                    map[string]bool
 	computed                    map[string]bool
 	visibleIf                   map[string]string
+	requiredIf                  map[string]bool
 	dateFields                  map[string]bool // metric date fields: the close date
 }
 
@@ -122,7 +123,7 @@ func describe(b *templates.Bundle, object string) (objectInfo, map[string]any, e
 		return objectInfo{}, nil, fmt.Errorf("template %s has no pipeline for object %q: the demo needs one to move records through", b.Metadata.Name, object)
 	}
 	oi := objectInfo{key: object, props: map[string]map[string]any{}, required: map[string]bool{}, computed: map[string]bool{},
-		visibleIf: map[string]string{}, dateFields: map[string]bool{}}
+		visibleIf: map[string]string{}, requiredIf: map[string]bool{}, dateFields: map[string]bool{}}
 	oi.stageField, _ = pipe["stageField"].(string)
 	oi.titleField, _ = def["titleField"].(string)
 	schema, _ := def["schema"].(map[string]any)
@@ -162,6 +163,9 @@ func describe(b *templates.Bundle, object string) (objectInfo, map[string]any, e
 		}
 		if v, ok := m["visibleIf"].(string); ok && v != "" {
 			oi.visibleIf[k] = v
+		}
+		if v, ok := m["requiredIf"].(string); ok && v != "" {
+			oi.requiredIf[k] = true
 		}
 	}
 	for _, m := range b.Metrics {
