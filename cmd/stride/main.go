@@ -3,6 +3,8 @@
 //	stride serve              start the HTTP server (UI + API)
 //	stride passwd TENANT USER set a user's password (prompted or STRIDE_NEW_PASSWORD)
 //	stride reconcile          recompute rollups from records and report drift (-repair fixes it)
+//	stride template …         apply, export or diff a template bundle
+//	stride demo               install a template with a generated year of demo history
 //	stride version            print the version
 //
 // Configuration comes from the environment: STRIDE_ADDR (default :8080),
@@ -55,6 +57,8 @@ func main() {
 		err = reconcile(os.Args[2:])
 	case "template":
 		err = template(os.Args[2:])
+	case "demo":
+		err = demoCmd(os.Args[2:])
 	case "version", "--version", "-v":
 		fmt.Println("stride", version)
 	case "help", "--help", "-h":
@@ -82,6 +86,9 @@ Usage:
                              install a template bundle (a file, or a directory with template.json)
   stride template export -tenant T     write the tenant's configuration as a bundle to stdout
   stride template diff PATH -tenant T  compare a bundle with the tenant's configuration
+  stride demo [-template saas] [-tenant demo] [-create] [-reps 40] [-deals 20000] [-seed 1]
+                             install a template with a generated year of history
+                             (deterministic per seed; run it while no server uses the store)
   stride version             print the version
 
 Environment:
@@ -93,6 +100,9 @@ Environment:
   STRIDE_LOG_LEVEL       debug, info (default), warn, error
   STRIDE_INSTANCE_ID     stable name of this server instance (default hostname:address)
   STRIDE_DEMO_ORG        off: first start without the demo org and target plan
+  STRIDE_DEMO            first start: classic (default) or a template (saas, pharma,
+                         manufacturing, retail, or a path) installed with a year of demo data
+  STRIDE_DEMO_PASSWORD   stride demo: password of the generated users (default: generated)
 `)
 }
 
@@ -154,18 +164,9 @@ func serve() error {
 	// projector lease under this name.
 	addr := env("STRIDE_ADDR", ":8080")
 	a.Tracker.SetInstance(instanceID(addr))
-	boot, err := a.Bootstrap(ctx, os.Getenv("STRIDE_ADMIN_PASSWORD"))
+	boot, demoUsers, err := firstStart(ctx, a)
 	if err != nil {
-		return fmt.Errorf("first-start setup: %w", err)
-	}
-	if boot.Created && os.Getenv("STRIDE_DEMO_ORG") != "off" {
-		pw := boot.Password
-		if pw == "" {
-			pw = os.Getenv("STRIDE_ADMIN_PASSWORD")
-		}
-		if err := setup.SeedDemoOrg(ctx, a, pw); err != nil {
-			return fmt.Errorf("first-start demo org: %w", err)
-		}
+		return err
 	}
 	if err := a.Background(ctx); err != nil {
 		return err
@@ -188,7 +189,7 @@ func serve() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", srv.Addr, err)
 	}
-	announce(ln.Addr().String(), a.Store.Backend(), boot)
+	announce(ln.Addr().String(), a.Store.Backend(), boot, demoUsers)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -210,6 +211,56 @@ func serve() error {
 	return nil
 }
 
+// firstStart creates the demo tenant on an empty store: the classic demo
+// (a few objects, an org and a target plan) by default, or, with
+// STRIDE_DEMO naming a template (saas, pharma, …, or a path), that template
+// with a generated year of history. It returns what Bootstrap did and the
+// demo users to announce.
+func firstStart(ctx context.Context, a *setup.App) (setup.Result, string, error) {
+	pwOf := func(boot setup.Result) string {
+		if boot.Password != "" {
+			return boot.Password
+		}
+		return os.Getenv("STRIDE_ADMIN_PASSWORD")
+	}
+	mode := env("STRIDE_DEMO", "classic")
+	if mode == "classic" {
+		boot, err := a.Bootstrap(ctx, os.Getenv("STRIDE_ADMIN_PASSWORD"))
+		if err != nil {
+			return boot, "", fmt.Errorf("first-start setup: %w", err)
+		}
+		users := "manager mgr.east and reps " + strings.Join(setup.DemoUsers[1:], ", ")
+		if boot.Created && os.Getenv("STRIDE_DEMO_ORG") != "off" {
+			if err := setup.SeedDemoOrg(ctx, a, pwOf(boot)); err != nil {
+				return boot, "", fmt.Errorf("first-start demo org: %w", err)
+			}
+		}
+		return boot, users, nil
+	}
+	b, err := loadTemplate(mode)
+	if err != nil {
+		return setup.Result{}, "", fmt.Errorf("STRIDE_DEMO: %w", explain(err))
+	}
+	boot, err := a.BootstrapBare(ctx, os.Getenv("STRIDE_ADMIN_PASSWORD"))
+	if err != nil || !boot.Created {
+		return boot, "", err
+	}
+	slog.Info("first start: installing the demo", "template", b.Metadata.Name, "reps", demoReps, "deals", demoDeals)
+	start := time.Now()
+	res, err := setup.SeedTemplateDemo(ctx, a, b, pwOf(boot), demoReps, demoDeals)
+	if err != nil {
+		return boot, "", fmt.Errorf("first-start demo: %w", err)
+	}
+	slog.Info("first start: demo installed", "deals", res.Deals, "won", res.Won, "took", time.Since(start).Round(time.Millisecond))
+	return boot, fmt.Sprintf("%d managers and %d reps (%s, …)", res.Managers, res.Reps, strings.Join(res.Users[:min(3, len(res.Users))], ", ")), nil
+}
+
+// The size of the first-start template demo: alive, yet ready in seconds.
+const (
+	demoReps  = 12
+	demoDeals = 800
+)
+
 // instanceID names this server instance: STRIDE_INSTANCE_ID, else
 // hostname:listen-address — stable across restarts of the same service,
 // distinct for two servers on one host.
@@ -223,7 +274,7 @@ func instanceID(addr string) string {
 
 // announce prints where to go and how to log in; stdout, so it stands out
 // from the logs on stderr.
-func announce(addr, backend string, boot setup.Result) {
+func announce(addr, backend string, boot setup.Result, users string) {
 	host, port, _ := net.SplitHostPort(addr)
 	if host == "" || host == "::" || host == "0.0.0.0" {
 		host = "localhost"
@@ -234,10 +285,10 @@ func announce(addr, backend string, boot setup.Result) {
 	case boot.Created && boot.Password != "":
 		fmt.Printf("  First start: log in to tenant %q as user \"admin\" with password: %s\n", setup.DemoTenant, boot.Password)
 		fmt.Println("  (shown only now; change it later with: stride passwd demo admin)")
-		fmt.Printf("  Demo org: manager mgr.east and reps %s share that password\n", strings.Join(setup.DemoUsers[1:], ", "))
+		fmt.Printf("  Demo org: %s share that password\n", users)
 	case boot.Created:
 		fmt.Printf("  First start: log in to tenant %q as user \"admin\" with the password in STRIDE_ADMIN_PASSWORD\n", setup.DemoTenant)
-		fmt.Printf("  Demo org: manager mgr.east and reps %s share that password\n", strings.Join(setup.DemoUsers[1:], ", "))
+		fmt.Printf("  Demo org: %s share that password\n", users)
 	default:
 		fmt.Printf("  Log in to tenant %q as \"admin\" (forgot the password? stride passwd demo admin)\n", setup.DemoTenant)
 	}

@@ -84,7 +84,7 @@ func start(t *testing.T, dataDir string, extraEnv ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if r, err := http.Get(s.url + "/readyz"); err == nil {
 			r.Body.Close()
@@ -262,5 +262,60 @@ func TestUnknownCommand(t *testing.T) {
 	out, err = exec.Command(binary, "version").Output()
 	if err != nil || !bytes.HasPrefix(out, []byte("stride ")) {
 		t.Fatalf("version: %v %s", err, out)
+	}
+}
+
+func TestDemoCommand(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "demo", "-template", "saas", "-tenant", "acme", "-create", "-reps", "3", "-deals", "40", "-seed", "3")
+	cmd.Env = append(os.Environ(), "STRIDE_DATA="+dir, "STRIDE_LOG_LEVEL=warn")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "40/40 deals") || !strings.Contains(string(out), "tenant acme: 5 teams, 5 managers, 3 reps; 40 deals") {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	cmd = exec.Command(binary, "reconcile", "-tenant", "acme")
+	cmd.Env = append(os.Environ(), "STRIDE_DATA="+dir)
+	out, err = cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "waiting") || !strings.Contains(string(out), "acme: 7 metrics, 40 records") || !strings.Contains(string(out), " 0 drifted") {
+		t.Fatalf("reconcile after demo: %v\n%s", err, out)
+	}
+	cmd = exec.Command(binary, "demo", "-template", "nosuch", "-tenant", "acme")
+	cmd.Env = append(os.Environ(), "STRIDE_DATA="+dir)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `no template "nosuch"`) {
+		t.Fatalf("unknown template: %v\n%s", err, out)
+	}
+}
+
+func TestRenderBar(t *testing.T) {
+	for _, c := range []struct {
+		done, total int
+		want        string
+	}{
+		{0, 20000, "[>         ]   0% 0/20000 deals"},
+		{9000, 20000, "[====>     ]  45% 9000/20000 deals"},
+		{20000, 20000, "[==========] 100% 20000/20000 deals"},
+	} {
+		if got := renderBar(c.done, c.total, 10, "deals"); got != c.want {
+			t.Errorf("renderBar(%d, %d) = %q, want %q", c.done, c.total, got, c.want)
+		}
+	}
+}
+
+func TestFirstStartFromTemplate(t *testing.T) {
+	dir := t.TempDir()
+	began := time.Now()
+	s := start(t, dir, "STRIDE_DEMO=saas", "STRIDE_ADMIN_PASSWORD=alive-pass-1")
+	t.Logf("first start with the saas demo ready in %s", time.Since(began))
+	if !strings.Contains(s.stdout.String(), "Demo org: 5 managers and 12 reps") {
+		t.Fatalf("banner:\n%s", s.stdout)
+	}
+	login(t, s, "alive-pass-1")
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+	cmd := exec.Command(binary, "reconcile", "-tenant", "demo")
+	cmd.Env = append(os.Environ(), "STRIDE_DATA="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "demo: 7 metrics, 800 records") || !strings.Contains(string(out), " 0 drifted") {
+		t.Fatalf("reconcile: %v\n%s", err, out)
 	}
 }

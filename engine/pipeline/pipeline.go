@@ -156,7 +156,8 @@ func New(objs *objects.Service, eng *rules.Engine) *Service {
 }
 
 // SetClock replaces the clock used for stage history (tests). Call it
-// before the service is used.
+// before the service is used. A write under a records.Backdated context is
+// stamped at that context's instant instead (the demo generator).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // Collections are the tenant collections this package owns.

@@ -128,7 +128,7 @@ func (s *Service) Transition(ctx context.Context, db store.DB, p *auth.Principal
 		if err := s.check(c, obj, p, r, from, to); err != nil {
 			return err
 		}
-		now := s.now()
+		now := records.Stamp(ctx, s.now)
 		hist, _ := r.Meta[MetaHistory].([]any)
 		hist = append([]any(nil), hist...)
 		open := false
@@ -301,7 +301,7 @@ func (h *Hook) BeforeWrite(ctx context.Context, w *records.Write) error {
 		if w.New.Meta == nil {
 			w.New.Meta = map[string]any{}
 		}
-		w.New.Meta[MetaHistory] = []any{entryDoc(stage, h.s.now(), w.Principal.UserID, "")}
+		w.New.Meta[MetaHistory] = []any{entryDoc(stage, records.Stamp(ctx, h.s.now), w.Principal.UserID, "")}
 		w.New.Meta[MetaPipeline] = c.Key
 	case "patch":
 		if w.Old == nil {

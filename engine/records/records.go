@@ -90,6 +90,31 @@ type Hook interface {
 	AfterWrite(ctx context.Context, w *Write)
 }
 
+type stampKey struct{}
+
+// Backdated returns a context under which record writes are stamped at t
+// (createdAt, updatedAt, deletedAt, and the pipeline's stage history)
+// instead of the current time. It exists for the demo generator
+// (engine/demo), which replays a simulated year of history through this
+// write path so that validation, computed fields, guards and tracking all
+// apply while the timestamps are those of the simulation. It is carried by
+// the context rather than set on the service so that concurrent writers can
+// each replay their own instant, and so that a server generating its first
+// demo in-process never changes the clock of anything else. Nothing on a
+// request path sets it.
+func Backdated(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, stampKey{}, t)
+}
+
+// Stamp returns the instant a write under ctx is recorded at: the instant
+// given to Backdated, else now().
+func Stamp(ctx context.Context, now func() time.Time) time.Time {
+	if t, ok := ctx.Value(stampKey{}).(time.Time); ok {
+		return t
+	}
+	return now()
+}
+
 // Use registers a hook; hooks run in registration order.
 func (s *Service) Use(h Hook) { s.hooks = append(s.hooks, h) }
 
@@ -195,7 +220,7 @@ func (s *Service) Create(ctx context.Context, db store.DB, p *auth.Principal, ob
 	if err != nil {
 		return Record{}, false, err
 	}
-	now := period.FormatInstant(time.Now())
+	now := period.FormatInstant(Stamp(ctx, time.Now))
 	d := store.Doc{
 		store.KeyID: id, "object": object, "objectVersion": c.Version, "owner": owner, "data": data,
 		"deleted": false, "createdAt": now, "updatedAt": now, "createdBy": p.UserID, "updatedBy": p.UserID,
@@ -572,7 +597,7 @@ func (s *Service) store(ctx context.Context, db store.DB, p *auth.Principal, c *
 	}
 	next.Data, next.ObjectVersion = data, c.Version
 	d["data"], d["owner"], d["objectVersion"] = data, next.Owner, c.Version
-	d["updatedAt"], d["updatedBy"] = period.FormatInstant(time.Now()), p.UserID
+	d["updatedAt"], d["updatedBy"] = period.FormatInstant(Stamp(ctx, time.Now)), p.UserID
 	rec, err := s.commit(ctx, &Write{DB: db, Principal: p, Object: c, Old: cur, New: next, Via: via}, d)
 	if err != nil {
 		return Record{}, fmt.Errorf("update record %s: %w", cur.ID, err)
@@ -639,7 +664,7 @@ func (s *Service) Delete(ctx context.Context, db store.DB, p *auth.Principal, ob
 	cur := fromDoc(d)
 	next := cur.clone()
 	next.Deleted = true
-	now := period.FormatInstant(time.Now())
+	now := period.FormatInstant(Stamp(ctx, time.Now))
 	d["deleted"], d["deletedAt"], d["updatedAt"], d["updatedBy"] = true, now, now, p.UserID
 	if _, err := s.commit(ctx, &Write{DB: db, Principal: p, Object: c, Old: &cur, New: &next, Via: "delete"}, d); err != nil {
 		return fmt.Errorf("delete record %s: %w", id, err)

@@ -115,5 +115,5 @@ func (a *App) Bootstrap(ctx context.Context, adminPassword string) (Result, erro
 // metrics, for tests of pipeline and tracking semantics that publish their
 // own over the demo objects.
 func (a *App) BootstrapWithoutPipelines(ctx context.Context, adminPassword string) (Result, error) {
-	return bootstrap(ctx, a, adminPassword, false)
+	return bootstrap(ctx, a, adminPassword, true, false)
 }

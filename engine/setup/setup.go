@@ -33,10 +33,10 @@ type Result struct {
 // the store has no tenant yet. The admin password is adminPassword, or a
 // generated one returned in Result.
 func Bootstrap(ctx context.Context, a *App, adminPassword string) (Result, error) {
-	return bootstrap(ctx, a, adminPassword, true)
+	return bootstrap(ctx, a, adminPassword, true, true)
 }
 
-func bootstrap(ctx context.Context, a *App, adminPassword string, pipelines bool) (Result, error) {
+func bootstrap(ctx context.Context, a *App, adminPassword string, classic, pipelines bool) (Result, error) {
 	reg, objs, recs := a.Tenants, a.Objects, a.Records
 	names, err := reg.List(ctx)
 	if err != nil {
@@ -76,6 +76,9 @@ func bootstrap(ctx context.Context, a *App, adminPassword string, pipelines bool
 	admin, err := auth.CreateUser(ctx, db, "system", auth.UserInput{Username: &username, DisplayName: &display, Roles: &roles, Password: &adminPassword})
 	if err != nil {
 		return Result{}, fmt.Errorf("create admin: %w", err)
+	}
+	if !classic {
+		return res, nil
 	}
 	for _, name := range []string{"customer.json", "deal.json"} {
 		def, err := readDemo(name)
