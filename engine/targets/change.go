@@ -14,7 +14,6 @@ import (
 	"stride/engine/auth"
 	"stride/engine/period"
 	"stride/engine/store"
-	"stride/engine/targets/alloc"
 )
 
 // Outcome is what a change did (or, for a dry run, would do) to the
@@ -693,5 +692,3 @@ func (s *Service) Suggest(ctx context.Context, db store.DB, tenantName, metric s
 	say("季节性取 %d 财年各月实际占比。", "Seasonality: each month's share of fiscal %d.", shape.FiscalYear)
 	return out, nil
 }
-
-var _ = alloc.Allocate

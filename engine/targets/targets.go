@@ -253,11 +253,9 @@ func (s *Service) validate(ctx context.Context, db store.DB, tenantName, key str
 	if fe := d.checkStatic(); len(fe) > 0 {
 		return nil, fe
 	}
-	m, err := s.tracker.Metric(ctx, db, tenantName, d.Metric)
-	if err != nil {
+	if _, err := s.tracker.Metric(ctx, db, tenantName, d.Metric); err != nil {
 		return nil, []apperr.FieldError{{Pointer: "/metric", Code: "unknown_metric", Message: fmt.Sprintf("%q is not a published metric", d.Metric)}}
 	}
-	_ = m
 	if fe := s.checkOverlap(ctx, db, key, d); len(fe) > 0 {
 		return nil, fe
 	}
