@@ -285,8 +285,8 @@ func (s *Service) tree2(ctx context.Context, db store.DB, tenantName string, p *
 		}
 		if len(a.Explain.Inputs) > 0 {
 			r.Inputs = map[string]float64{}
-			for k, in := range a.Explain.Inputs {
-				r.Inputs[k] = in.Value
+			for _, in := range a.Explain.Inputs {
+				r.Inputs[in.Name] = in.Value
 			}
 		}
 		for _, dv := range h.Dimension {

@@ -38,6 +38,11 @@ type allocator struct {
 	// weekKeys is every week with its key and a zero amount, copied into
 	// each node's Weeks.
 	weekKeys []WeekAmount
+	// Formula variables reused across children (see formulaVars).
+	vars  map[string]any
+	inner []map[string]any
+	node  map[string]any
+	order []int
 }
 
 // take returns n zeroed int64s carved from a slab (full-capacity slices:
@@ -397,7 +402,7 @@ func (a *allocator) formula(level int) Formula {
 }
 
 // weights evaluates the children's formula.
-func (a *allocator) weights(p *work) ([]float64, []map[string]Input, Formula, error) {
+func (a *allocator) weights(p *work) ([]float64, []Inputs, Formula, error) {
 	kids := p.kids
 	n := len(kids)
 	f := a.formula(p.level + 1)
@@ -415,20 +420,26 @@ func (a *allocator) weights(p *work) ([]float64, []map[string]Input, Formula, er
 			sums[k] += c.n.Inputs[name]
 		}
 	}
-	inputs := make([]map[string]Input, n)
+	// The formula's variables are built once and overwritten per child: a
+	// formula only reads them while Weight runs. The explanations' inputs
+	// share one slab, in name order.
+	vars, inner, node := a.formulaVars(names)
+	order := a.inputOrder(names)
+	slab := make([]NamedInput, n*len(names))
+	inputs := make([]Inputs, n)
 	for i, c := range kids {
-		vars := make(map[string]any, len(names)+1)
-		in := make(map[string]Input, len(names))
-		for k, name := range names {
+		in := slab[i*len(names) : (i+1)*len(names) : (i+1)*len(names)]
+		for pos, k := range order {
+			name := names[k]
 			v := c.n.Inputs[name]
 			sh := 0.0
 			if sums[k] != 0 {
 				sh = v / sums[k]
 			}
-			vars[name] = map[string]any{"value": v, "share": sh}
-			in[name] = Input{Value: v, Share: sh}
+			inner[k]["value"], inner[k]["share"] = v, sh
+			in[pos] = NamedInput{Name: name, Input: Input{Value: v, Share: sh}}
 		}
-		vars["node"] = map[string]any{"key": c.n.Key, "name": c.n.Name, "level": c.level}
+		node["key"], node["name"], node["level"] = c.n.Key, c.n.Name, c.level
 		inputs[i] = in
 		x, err := f.Weight(vars)
 		if err != nil {
@@ -443,6 +454,34 @@ func (a *allocator) weights(p *work) ([]float64, []map[string]Input, Formula, er
 		w[i] = x
 	}
 	return w, inputs, f, nil
+}
+
+// formulaVars returns the allocation's reusable formula variables: vars
+// holds inner[k] under names[k] and node under "node".
+func (a *allocator) formulaVars(names []string) (vars map[string]any, inner []map[string]any, node map[string]any) {
+	if a.vars == nil {
+		a.vars = make(map[string]any, len(names)+1)
+		a.inner = make([]map[string]any, len(names))
+		for k, name := range names {
+			a.inner[k] = map[string]any{"value": 0.0, "share": 0.0}
+			a.vars[name] = a.inner[k]
+		}
+		a.node = map[string]any{}
+		a.vars["node"] = a.node
+	}
+	return a.vars, a.inner, a.node
+}
+
+// inputOrder returns the indexes of names in name order.
+func (a *allocator) inputOrder(names []string) []int {
+	if a.order == nil {
+		a.order = make([]int, len(names))
+		for k := range a.order {
+			a.order[k] = k
+		}
+		slices.SortFunc(a.order, func(x, y int) int { return strings.Compare(names[x], names[y]) })
+	}
+	return a.order
 }
 
 // split allocates p's children (annual, months, week parts), then recurses.
@@ -604,7 +643,7 @@ func (a *allocator) splitPast(p *work, w []float64, past []int64, fz int) error 
 // children: locks first, then water-filling between floors and caps, then
 // the largest-remainder method. rest[i] receives child i's share of pool;
 // its annual is past[i] + rest[i].
-func (a *allocator) splitAnnual(p *work, w []float64, inputs []map[string]Input, f Formula, past []int64, pool int64, rest []int64) error {
+func (a *allocator) splitAnnual(p *work, w []float64, inputs []Inputs, f Formula, past []int64, pool int64, rest []int64) error {
 	kids := p.kids
 	n := len(kids)
 	g := a.g

@@ -105,17 +105,26 @@ func proportional(root *Node, spec Spec) map[string]*floatAlloc {
 		}
 		w := make([]float64, len(n.Children))
 		var wsum float64
+		// The variables are reused across children, as Allocate does, so
+		// the comparison is of the splitting, not of map building.
+		vars := make(map[string]any, len(names)+1)
+		inner := make([]map[string]any, len(names))
+		for k, name := range names {
+			inner[k] = map[string]any{}
+			vars[name] = inner[k]
+		}
+		node := map[string]any{}
+		vars["node"] = node
 		for i, c := range n.Children {
-			vars := make(map[string]any, len(names)+1)
 			for k, name := range names {
 				v := c.Inputs[name]
 				sh := 0.0
 				if sums[k] != 0 {
 					sh = v / sums[k]
 				}
-				vars[name] = map[string]any{"value": v, "share": sh}
+				inner[k]["value"], inner[k]["share"] = v, sh
 			}
-			vars["node"] = map[string]any{"key": c.Key, "name": c.Name, "level": level + 1}
+			node["key"], node["name"], node["level"] = c.Key, c.Name, level+1
 			w[i], _ = spec.Default.Weight(vars)
 			wsum += w[i]
 		}
@@ -173,9 +182,9 @@ func BenchmarkProportionalResult10k(b *testing.B) {
 			for k, v := range fa.weeks {
 				al.Weeks[k] = WeekAmount{Key: lay.weeks[k], Amount: int64(math.Round(v))}
 			}
-			in := make(map[string]Input, len(spec.InputNames))
+			in := make(Inputs, 0, len(spec.InputNames))
 			for _, name := range spec.InputNames {
-				in[name] = Input{Value: n.Inputs[name]}
+				in = append(in, NamedInput{Name: name, Input: Input{Value: n.Inputs[name]}})
 			}
 			al.Explain = Explanation{Rule: RuleFormula, Inputs: in, Raw: fa.annual, Rounded: al.Annual}
 			res.Nodes[n.Key] = al

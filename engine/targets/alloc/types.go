@@ -43,7 +43,9 @@
 package alloc
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"stride/engine/period"
@@ -109,6 +111,58 @@ type Input struct {
 	Share float64 `json:"share"`
 }
 
+// NamedInput is one formula input of a node, by name.
+type NamedInput struct {
+	Name string
+	Input
+}
+
+// Inputs are a node's formula inputs sorted by name. It is a slice rather
+// than a map because an allocation explains every one of its 10,000s of
+// nodes and a map per node dominated its cost; in JSON it is the object
+// {"history": {"value":…, "share":…}, …} either way.
+type Inputs []NamedInput
+
+// Get returns the input called name.
+func (in Inputs) Get(name string) (Input, bool) {
+	i, ok := slices.BinarySearchFunc(in, name, func(x NamedInput, n string) int { return strings.Compare(x.Name, n) })
+	if !ok {
+		return Input{}, false
+	}
+	return in[i].Input, true
+}
+
+// MarshalJSON writes the inputs as an object keyed by name.
+func (in Inputs) MarshalJSON() ([]byte, error) {
+	if in == nil {
+		return []byte("null"), nil
+	}
+	m := make(map[string]Input, len(in))
+	for _, x := range in {
+		m[x.Name] = x.Input
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads the object form back, sorted by name.
+func (in *Inputs) UnmarshalJSON(b []byte) error {
+	var m map[string]Input
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if m == nil {
+		*in = nil
+		return nil
+	}
+	out := make(Inputs, 0, len(m))
+	for k, v := range m {
+		out = append(out, NamedInput{Name: k, Input: v})
+	}
+	slices.SortFunc(out, func(a, b NamedInput) int { return strings.Compare(a.Name, b.Name) })
+	*in = out
+	return nil
+}
+
 // The rules an Explanation can name.
 const (
 	RuleRoot    = "root"    // the plan's amount
@@ -122,15 +176,15 @@ const (
 
 // Explanation of one node's annual amount.
 type Explanation struct {
-	Rule    string           `json:"rule"` // root | formula | equal | locked | floor | cap | frozen
-	Formula string           `json:"formula,omitempty"`
-	Inputs  map[string]Input `json:"inputs,omitempty"`
-	Weight  float64          `json:"weight"`
-	Share   float64          `json:"share"`            // of the amount distributed among the unlocked, unclamped siblings
-	Pool    int64            `json:"pool"`             // that amount: the parent's (remaining) amount less locks and clamped siblings
-	Raw     float64          `json:"raw"`              // minor units before rounding
-	Rounded int64            `json:"rounded"`          // the annual amount
-	Frozen  int64            `json:"frozen,omitempty"` // part of the annual kept from the previous allocation
+	Rule    string  `json:"rule"` // root | formula | equal | locked | floor | cap | frozen
+	Formula string  `json:"formula,omitempty"`
+	Inputs  Inputs  `json:"inputs,omitempty"`
+	Weight  float64 `json:"weight"`
+	Share   float64 `json:"share"`            // of the amount distributed among the unlocked, unclamped siblings
+	Pool    int64   `json:"pool"`             // that amount: the parent's (remaining) amount less locks and clamped siblings
+	Raw     float64 `json:"raw"`              // minor units before rounding
+	Rounded int64   `json:"rounded"`          // the annual amount
+	Frozen  int64   `json:"frozen,omitempty"` // part of the annual kept from the previous allocation
 }
 
 // WeekAmount is a node's amount for one ISO week (its in-year days only).
