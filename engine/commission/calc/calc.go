@@ -66,10 +66,10 @@ type run struct {
 	onceVal   []any
 	onceDone  []bool
 
-	cum      []int64       // per rule: cumulative credited base (marginal)
-	sched    []*schedule   // per rule: marginal schedule
-	bands    [][]*Band     // per rule: band of table row i at [i+1]; [0] below the table
-	tierIdx  []int         // per rule: tier row reached by attainment (−1: none)
+	cum      []int64     // per rule: cumulative credited base (marginal)
+	sched    []*schedule // per rule: marginal schedule
+	bands    [][]*Band   // per rule: band of table row i at [i+1]; [0] below the table
+	tierIdx  []int       // per rule: tier row reached by attainment (−1: none)
 	zeroRate *float64
 	arena    []int64 // backing store of per-line *int64 explanations
 
