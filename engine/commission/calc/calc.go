@@ -87,12 +87,12 @@ func (r *run) quota() error {
 	case !in.HasTarget:
 		if p.NeedsAttainment {
 			return &RepError{Rep: in.Rep.ID, Code: "missing_quota",
-				Message: fmt.Sprintf("no %s target of metric %s for %s; the plan pays on attainment, so it needs one", p.QuotaLevel, p.QuotaMetric, in.Quota.Key)}
+				Message: fmt.Sprintf("no target of metric %s for %s (level %s); the plan pays on attainment, so it needs one", p.QuotaMetric, in.Quota.Key, p.QuotaLevel)}
 		}
 	case in.Target <= 0:
 		if p.NeedsAttainment {
 			return &RepError{Rep: in.Rep.ID, Code: "zero_quota",
-				Message: fmt.Sprintf("the %s target of metric %s for %s is %d; attainment cannot be measured against it", p.QuotaLevel, p.QuotaMetric, in.Quota.Key, in.Target)}
+				Message: fmt.Sprintf("the target of metric %s for %s (level %s) is %d; attainment cannot be measured against it", p.QuotaMetric, in.Quota.Key, p.QuotaLevel, in.Target)}
 		}
 	default:
 		r.hasQuota = true
