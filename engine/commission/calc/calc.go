@@ -143,7 +143,7 @@ func (r *run) calculate() (Result, error) {
 }
 
 // creditOrder returns the indexes of credits by credit date, record id,
-// object and owner — without sorting when they are already in order.
+// object, owner and base — without sorting when they are already in order.
 func creditOrder(cs []Credit) []int {
 	idx := make([]int, len(cs))
 	sorted := true
@@ -169,7 +169,10 @@ func compareCredits(a, b *Credit) int {
 	if c := cmp.Compare(a.Object, b.Object); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Owner, b.Owner)
+	if c := cmp.Compare(a.Owner, b.Owner); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Base, b.Base)
 }
 
 // prepare computes the record-independent parts of the plan for this rep

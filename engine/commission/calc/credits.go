@@ -117,11 +117,14 @@ func formulaRecordError(id, ptr string, err error) *RecordError {
 func dateOf(data map[string]any, field string, typ forms.FieldType, tz *time.Location) (time.Time, bool) {
 	switch v := data[field].(type) {
 	case time.Time:
+		if v.IsZero() {
+			return time.Time{}, false // a missing field, as ToEnv gives it
+		}
 		if typ == forms.TypeDate {
 			y, m, d := v.Date()
 			return time.Date(y, m, d, 0, 0, 0, 0, tz).UTC(), true
 		}
-		return v.UTC(), !v.IsZero()
+		return v.UTC(), true
 	case string:
 		if v == "" {
 			return time.Time{}, false
