@@ -170,7 +170,7 @@ func TestCalculateFormulas(t *testing.T) {
 
 func TestCalculateRuntimeErrors(t *testing.T) {
 	tests := []struct{ expr, code string }{
-		{"discount / 0", "formula_runtime"}, // +Inf
+		{"discount / 0", "formula_runtime"},              // +Inf
 		{"(discount - discount) / 0", "formula_runtime"}, // NaN
 		{"discount - 1", "invalid_rate"},
 		{"1e300", "invalid_rate"},
@@ -280,7 +280,7 @@ func TestMulDec(t *testing.T) {
 		rate float64
 		want int64
 	}{
-		{864197, 0.06, 51852},                    // 51851.82
+		{864197, 0.06, 51852},                      // 51851.82
 		{25, 0.1, 2}, {35, 0.1, 4}, {-25, 0.1, -2}, // half-even both ways
 		{1, 0.5, 0}, {3, 0.5, 2},
 		{maxMinor, 1, maxMinor},
