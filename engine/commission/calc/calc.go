@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"stride/engine/period"
@@ -18,6 +19,11 @@ const (
 	RuleCapPeriod = "cap:period"
 	RuleClawback  = "clawback"
 )
+
+var linePool = sync.Pool{New: func() any { b := make([]Line, 0, 1024); return &b }}
+
+// maxPooledLines bounds the buffers kept in linePool (about 2 MB each).
+const maxPooledLines = 8192
 
 // Calculate computes one rep's statement for one period (see the package
 // documentation for the semantics and the order of lines). A per-rep
@@ -71,7 +77,8 @@ type run struct {
 	bands    [][]*Band   // per rule: band of table row i at [i+1]; [0] below the table
 	tierIdx  []int       // per rule: tier row reached by attainment (−1: none)
 	zeroRate *float64
-	arena    []int64 // backing store of per-line *int64 explanations
+	arena    []int64   // backing store of per-line *int64 explanations
+	farena   []float64 // and of *float64 ones
 
 	lines []Line
 
@@ -115,7 +122,17 @@ func (r *run) calculate() (Result, error) {
 		return res, err
 	}
 	order := creditOrder(in.Credits)
-	r.lines = make([]Line, 0, len(in.Credits)*(len(p.Rules)+1)+len(p.QuotaBonuses)+len(p.TeamBonuses)+len(in.Reversals)+2)
+	// Lines are built in a pooled buffer and the result gets an exact-size
+	// copy: a statement's lines are allocated once, at their final size.
+	buf := linePool.Get().(*[]Line)
+	r.lines = (*buf)[:0]
+	defer func() {
+		clear(r.lines)
+		if cap(r.lines) <= maxPooledLines {
+			*buf = r.lines[:0]
+			linePool.Put(buf)
+		}
+	}()
 	var creditedBase int64
 	for _, ci := range order {
 		c := &in.Credits[ci]
@@ -127,7 +144,7 @@ func (r *run) calculate() (Result, error) {
 	if err := r.periodLines(creditedBase); err != nil {
 		return res, err
 	}
-	res.Lines = r.lines
+	res.Lines = slices.Clone(r.lines)
 	for i := range r.lines {
 		res.Total += r.lines[i].Amount
 	}
@@ -352,6 +369,15 @@ func (r *run) int64p(v int64) *int64 {
 	return &r.arena[len(r.arena)-1]
 }
 
+// float64p is int64p for floats.
+func (r *run) float64p(v float64) *float64 {
+	if len(r.farena) == cap(r.farena) {
+		r.farena = make([]float64, 0, 64)
+	}
+	r.farena = append(r.farena, v)
+	return &r.farena[len(r.farena)-1]
+}
+
 // date formats a credit date as YYYY-MM-DD in the tenant's zone, reusing
 // the previous line's string for the same day (credits come in date order).
 func (r *run) date(t time.Time) string {
@@ -393,7 +419,9 @@ func (r *run) band(ri, i int) *Band {
 }
 
 // credit computes the lines of one credit: rate rules in order, the line
-// cap, SPIFs in order.
+// cap, SPIFs in order. Lines are built in place in r.lines (a Line is 272
+// bytes; building it once instead of copying a template keeps the loop
+// cheap).
 func (r *run) credit(c *Credit) error {
 	p := r.p
 	date := r.date(c.Date)
@@ -401,7 +429,6 @@ func (r *run) credit(c *Credit) error {
 	if object == "" {
 		object = p.Object
 	}
-	explain := Explanation{SharePct: c.SharePct, RecordBase: c.RecordBase}
 	var earned int64
 	for ri := range p.Rules {
 		rule := &p.Rules[ri]
@@ -414,20 +441,18 @@ func (r *run) credit(c *Credit) error {
 				continue
 			}
 		}
-		line := Line{Rule: rule.Key, Kind: KindRate, Record: c.Record, Object: object, CreditDate: date, Base: c.Base, Explain: explain}
-		line.Explain.Formula = rule.formula
+		var amt int64
+		var err error
 		switch rule.Kind {
 		case RateConstant:
-			amt, err := mulDec(c.Base, rule.rate)
-			if err != nil {
-				return err
-			}
-			line.Rate, line.Amount = rule.rateF, amt
+			l := r.add(rule.Key, KindRate, c, object, date, rule.formula)
+			amt, err = mulDec(c.Base, rule.rate)
+			l.Rate, l.Amount = rule.rateF, amt
 		case RateTier:
 			i := r.tierIdx[ri]
+			var x float64
 			if rule.on != nil {
-				x, err := r.evalNumber(rule.on, c)
-				if err != nil {
+				if x, err = r.evalNumber(rule.on, c); err != nil {
 					return err
 				}
 				i = -1
@@ -437,48 +462,43 @@ func (r *run) credit(c *Credit) error {
 					}
 					i = j
 				}
-				line.Explain.Value = &x
-			} else {
-				line.Explain.Attainment, line.Explain.Quota = r.attP, r.quotaP
 			}
-			line.Band, line.Rate = r.band(ri, i), r.zeroRate
+			l := r.add(rule.Key, KindRate, c, object, date, rule.formula)
+			if rule.on != nil {
+				l.Explain.Value = r.float64p(x)
+			} else {
+				l.Explain.Attainment, l.Explain.Quota = r.attP, r.quotaP
+			}
+			l.Band, l.Rate = r.band(ri, i), r.zeroRate
 			if i >= 0 {
-				amt, err := mulDec(c.Base, rule.rates[i])
-				if err != nil {
-					return err
-				}
-				line.Rate, line.Amount = rule.rowRates[i], amt
+				amt, err = mulDec(c.Base, rule.rates[i])
+				l.Rate, l.Amount = rule.rowRates[i], amt
 			}
 		case RateMarginal:
-			amt, err := r.marginal(ri, c, line)
-			if err != nil {
-				return err
-			}
-			earned += amt
-			continue
+			amt, err = r.marginal(ri, c, object, date)
 		case RateExpr:
-			x, err := r.evalNumber(rule.expr, c)
-			if err != nil {
+			var x float64
+			if x, err = r.evalNumber(rule.expr, c); err != nil {
 				return err
 			}
 			if x < 0 || x > maxRate {
 				return &RepError{Rep: r.in.Rep.ID, Code: "invalid_rate",
-					Message: fmt.Sprintf("record %s: rule %s: the rate formula gave %s; a rate must be between 0 and %s", c.Record, rule.Key, formatDec(math.Abs(x)), formatDec(maxRate))}
+					Message: fmt.Sprintf("record %s: rule %s: the rate formula gave %s; a rate must be between 0 and %s", c.Record, rule.Key, formatDecSigned(x), formatDec(maxRate))}
 			}
 			d, _ := decOf(x)
-			amt, err := mulDec(c.Base, d)
-			if err != nil {
-				return err
-			}
-			rate := d.float()
-			line.Rate, line.Amount = &rate, amt
+			l := r.add(rule.Key, KindRate, c, object, date, rule.formula)
+			amt, err = mulDec(c.Base, d)
+			l.Rate, l.Amount = r.float64p(d.float()), amt
 		}
-		earned += line.Amount
-		r.lines = append(r.lines, line)
+		if err != nil {
+			return err
+		}
+		earned += amt
 	}
 	if capv := p.Caps.PerLine; capv != nil && earned > *capv {
-		r.lines = append(r.lines, Line{Rule: RuleCapLine, Kind: KindCapLine, Record: c.Record, Object: object, CreditDate: date,
-			Base: earned, Amount: *capv - earned, Explain: Explanation{Cap: capv, Earned: r.int64p(earned)}})
+		l := r.add(RuleCapLine, KindCapLine, c, object, date, "")
+		l.Base, l.Amount = earned, *capv-earned
+		l.Explain = Explanation{Cap: capv, Earned: r.int64p(earned)}
 	}
 	for si := range p.SPIFs {
 		s := &p.SPIFs[si]
@@ -487,19 +507,27 @@ func (r *run) credit(c *Credit) error {
 			return err
 		}
 		if ok {
-			line := Line{Rule: s.Key, Kind: KindSPIF, Record: c.Record, Object: object, CreditDate: date, Base: c.Base, Amount: s.Amount, Explain: explain}
-			line.Explain.Formula = s.When
-			r.lines = append(r.lines, line)
+			r.add(s.Key, KindSPIF, c, object, date, s.When).Amount = s.Amount
 		}
 	}
 	return nil
+}
+
+// add appends a line of a credit and returns it for the caller to finish;
+// the pointer is valid until the next add.
+func (r *run) add(rule, kind string, c *Credit, object, date, formula string) *Line {
+	r.lines = append(r.lines, Line{})
+	l := &r.lines[len(r.lines)-1]
+	l.Rule, l.Kind, l.Record, l.Object, l.CreditDate, l.Base = rule, kind, c.Record, object, date, c.Base
+	l.Explain.Formula, l.Explain.SharePct, l.Explain.RecordBase = formula, c.SharePct, c.RecordBase
+	return l
 }
 
 // marginal adds the slices of one credit line under a marginal rule and
 // returns their sum. Each slice is paid F(end) − F(start) of the rule's
 // schedule (see schedule), so slices and lines add up exactly to the
 // commission on the cumulative base.
-func (r *run) marginal(ri int, c *Credit, tmpl Line) (int64, error) {
+func (r *run) marginal(ri int, c *Credit, object, date string) (int64, error) {
 	rule := &r.p.Rules[ri]
 	s := r.sched[ri]
 	start := r.cum[ri]
@@ -508,23 +536,12 @@ func (r *run) marginal(ri int, c *Credit, tmpl Line) (int64, error) {
 	} else {
 		r.cum[ri] += c.Base
 	}
-	if rule.Basis == BasisQuota {
-		tmpl.Explain.Attainment, tmpl.Explain.Quota = r.attP, r.quotaP
-	}
 	base := c.Base
 	sign := int64(1)
 	if base < 0 && rule.Basis == BasisLine {
 		// A negative line on a per-line table gives back what the same
 		// positive line would earn.
 		base, sign = -base, -1
-	}
-	if base == 0 {
-		i := s.band(start)
-		line := tmpl
-		line.Base, line.Band, line.Rate = 0, r.band(ri, i), r.rowRate(rule, i)
-		line.Explain.CumBefore = r.int64p(start)
-		r.lines = append(r.lines, line)
-		return 0, nil
 	}
 	var total int64
 	emit := func(from, to int64, i int) error {
@@ -536,16 +553,21 @@ func (r *run) marginal(ri int, c *Credit, tmpl Line) (int64, error) {
 		if err != nil {
 			return err
 		}
-		line := tmpl
-		line.Base = sign * (to - from)
-		line.Amount = sign * (fb - fa)
-		line.Band, line.Rate = r.band(ri, i), r.rowRate(rule, i)
-		line.Explain.CumBefore = r.int64p(from)
-		r.lines = append(r.lines, line)
-		total += line.Amount
+		l := r.add(rule.Key, KindRate, c, object, date, rule.formula)
+		if rule.Basis == BasisQuota {
+			l.Explain.Attainment, l.Explain.Quota = r.attP, r.quotaP
+		}
+		l.Base = sign * (to - from)
+		l.Amount = sign * (fb - fa)
+		l.Band, l.Rate = r.band(ri, i), r.rowRate(rule, i)
+		l.Explain.CumBefore = r.int64p(from)
+		total += l.Amount
 		return nil
 	}
-	if base > 0 {
+	switch {
+	case base == 0:
+		return 0, emit(start, start, s.band(start))
+	case base > 0:
 		end := start + base
 		for x := start; x < end; {
 			i := s.band(x)

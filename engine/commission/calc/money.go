@@ -215,3 +215,11 @@ func formatDec(x float64) string {
 	}
 	return d.String()
 }
+
+// formatDecSigned is formatDec for any finite number.
+func formatDecSigned(x float64) string {
+	if x < 0 {
+		return "-" + formatDec(-x)
+	}
+	return formatDec(x)
+}
