@@ -81,4 +81,3 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
-
