@@ -73,6 +73,7 @@ type run struct {
 	onceDone  []bool
 
 	cum      []int64     // per rule: cumulative credited base (marginal)
+	lastF    []fMemo     // per rule: the last F(x) computed (marginal)
 	sched    []*schedule // per rule: marginal schedule
 	bands    [][]*Band   // per rule: band of table row i at [i+1]; [0] below the table
 	tierIdx  []int       // per rule: tier row reached by attainment (−1: none)
@@ -198,6 +199,7 @@ func (r *run) prepare() error {
 	p, in := r.p, r.in
 	n := len(p.Rules)
 	r.cum = make([]int64, n)
+	r.lastF = make([]fMemo, n)
 	r.sched = make([]*schedule, n)
 	r.bands = make([][]*Band, n)
 	r.tierIdx = make([]int, n)
@@ -545,11 +547,13 @@ func (r *run) marginal(ri int, c *Credit, object, date string) (int64, error) {
 	}
 	var total int64
 	emit := func(from, to int64, i int) error {
-		fa, err := s.at(from)
+		// F at a slice's start is usually F at the previous slice's end
+		// (the cumulative base runs on): one division per slice, not two.
+		fa, err := r.fAt(ri, s, from)
 		if err != nil {
 			return err
 		}
-		fb, err := s.at(to)
+		fb, err := r.fAt(ri, s, to)
 		if err != nil {
 			return err
 		}
@@ -598,6 +602,23 @@ func (r *run) marginal(ri int, c *Credit, object, date string) (int64, error) {
 		x = from
 	}
 	return total, nil
+}
+
+// fAt is s.at(x), remembering the last value per rule.
+func (r *run) fAt(ri int, s *schedule, x int64) (int64, error) {
+	if m := &r.lastF[ri]; m.ok && m.x == x {
+		return m.f, nil
+	}
+	f, err := s.at(x)
+	if err == nil {
+		r.lastF[ri] = fMemo{x: x, f: f, ok: true}
+	}
+	return f, err
+}
+
+type fMemo struct {
+	x, f int64
+	ok   bool
 }
 
 func (r *run) rowRate(rule *Rule, i int) *float64 {

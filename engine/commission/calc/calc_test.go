@@ -471,3 +471,20 @@ func TestRuleBases(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// splitOf reads percents as engine/tracking does: to 1/10000 of a percent,
+// half-even as written.
+func TestSplitPercentRounding(t *testing.T) {
+	for _, tt := range []struct {
+		p    float64
+		want int64
+	}{{70, 700000}, {33.3333, 333333}, {33.33335, 333334}, {33.33345, 333334}, {12.5, 125000}, {0.0001, 1}} {
+		s, err := splitOf([]any{map[string]any{"user": "a", "percent": tt.p}, map[string]any{"user": "b", "percent": 100 - tt.p}})
+		if err != nil {
+			t.Fatalf("%v: %v", tt.p, err)
+		}
+		if s[0].percent != tt.want {
+			t.Errorf("%v: %d, want %d", tt.p, s[0].percent, tt.want)
+		}
+	}
+}

@@ -199,7 +199,14 @@ func splitOf(v any) ([]share, error) {
 		if user == "" || math.IsNaN(p) || math.IsInf(p, 0) || p < 0 || p > 100 {
 			return nil, fmt.Errorf("every share needs a user and a percent between 0 and 100")
 		}
-		u := int64(math.Round(rules.RoundHalfEven(p, 4) * percentUnits))
+		// p has at most 4 decimals almost always: p × 10000 is then within
+		// float noise of an integer, which is what the exact half-even
+		// rounding (as engine/tracking does it) gives too, without big.Rat.
+		x := p * percentUnits
+		u := int64(math.Round(x))
+		if math.Abs(x-math.Round(x)) > 1e-6 {
+			u = int64(math.Round(rules.RoundHalfEven(p, 4) * percentUnits))
+		}
 		by[user] += u
 		total += u
 	}
