@@ -14,7 +14,7 @@ import (
 // dealObject is the credited object of the tests: a deal with an amount, a
 // close date, a split list, a refund status and date.
 const dealObject = `{
-  "label": {"en": "Deal"},
+  "label": {"zh-CN": "合同", "en": "Deal"},
   "schema": {
     "type": "object",
     "properties": {

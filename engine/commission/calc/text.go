@@ -11,12 +11,17 @@ import (
 // amounts in yuan (¥). Rules are named by key; Plan.Text uses their names
 // and the plan's currency.
 func Text(l Line, lang string) string {
-	return say(l, lang, "¥", func(k string) string { return k })
+	return say(l, lang, "¥", "", func(k string) string { return k })
 }
 
-// Text says a line in plain words with the plan's rule names and currency.
+// Text says a line in plain words with the plan's rule names, the credited
+// object's name ("合同 D-102：…") and the plan's currency.
 func (p *Plan) Text(l Line, lang string) string {
-	return say(l, lang, currencySymbol(p.Currency), func(k string) string { return p.Label(k, lang) })
+	object := ""
+	if l.Object == p.Object && p.obj != nil {
+		object = pick(text(p.obj.Definition["label"]), lang, "")
+	}
+	return say(l, lang, currencySymbol(p.Currency), object, func(k string) string { return p.Label(k, lang) })
 }
 
 func currencySymbol(code string) string {
@@ -52,11 +57,15 @@ func (s *sayer) w(zh, en string) {
 
 func (s *sayer) money(v int64) string { return Money(v, s.sym) }
 
-func say(l Line, lang, sym string, label func(string) string) string {
+func say(l Line, lang, sym, object string, label func(string) string) string {
 	s := &sayer{zh: lang != "en", sym: sym}
 	e := l.Explain
 	if l.Record != "" {
-		s.w(l.Record+"：", l.Record+": ")
+		rec := l.Record
+		if object != "" {
+			rec = object + " " + rec
+		}
+		s.w(rec+"：", rec+": ")
 	}
 	switch l.Kind {
 	case KindRate:
