@@ -488,3 +488,39 @@ func TestSplitPercentRounding(t *testing.T) {
 		}
 	}
 }
+
+// A compiled plan is shared by a run's goroutines; split credits share
+// their record's data between reps. Run with -race.
+func TestConcurrentCalculate(t *testing.T) {
+	p, ins := benchData(t, 8, 200)
+	want := make([]int64, len(ins))
+	for i := range ins {
+		res, err := p.Calculate(ins[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = res.Total
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for k := range len(ins) {
+				i := (k + g) % len(ins)
+				res, err := p.Calculate(ins[i])
+				if err == nil && res.Total != want[i] {
+					err = fmt.Errorf("rep %d: %d, want %d", i, res.Total, want[i])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
