@@ -286,6 +286,11 @@ func (r *run) eval(f *formula, c *Credit) (any, error) {
 		}
 		return r.onceVal[f.id], nil
 	case modeDirect:
+		if f.native != nil {
+			if v, ok := f.native(c.Data); ok {
+				return v, nil
+			}
+		}
 		if hasAll(c.Data, f.fields) {
 			v, err := f.p.Run(c.Data)
 			if err != nil {

@@ -195,6 +195,7 @@ type formula struct {
 	ctx    []string // rep, period, attainment, quota names it reads
 	credit bool     // reads credit
 	mode   int
+	native nativeBool // a record condition evaluated in Go (see native.go), or nil
 }
 
 // Evaluation modes of a rule-level formula.
@@ -491,6 +492,9 @@ func (c *compiler) compile(ptr, src string, env types.Map, want rules.Result, ru
 		default:
 			f.fields = append(f.fields, name)
 		}
+	}
+	if want == rules.Bool && len(f.fields) > 0 && len(f.ctx) == 0 && !f.credit {
+		f.native = compileNative(src, c.obj.Fields)
 	}
 	if rule {
 		f.id = c.p.nFormulas

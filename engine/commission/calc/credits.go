@@ -63,11 +63,11 @@ func (p *Plan) Credits(id string, data map[string]any, tz *time.Location) ([]Cre
 	env := p.envOf(data)
 	data = env
 	if p.credWhen != nil {
-		ok, err := p.credWhen.p.Run(env)
+		ok, err := p.credWhen.run(env)
 		if err != nil {
 			return nil, formulaRecordError(id, p.credWhen.ptr, err)
 		}
-		if b, _ := ok.(bool); !b {
+		if !ok {
 			return nil, nil
 		}
 	}
@@ -162,11 +162,11 @@ func (p *Plan) ReversedIn(data map[string]any, tz *time.Location) (time.Time, bo
 		tz = time.UTC
 	}
 	data = p.envOf(data)
-	ok, err := cb.when.p.Run(data)
+	ok, err := cb.when.run(data)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("%s: %w", cb.when.ptr, err)
 	}
-	if b, _ := ok.(bool); !b {
+	if !ok {
 		return time.Time{}, false, nil
 	}
 	at, dated := dateOf(data, cb.DateField, cb.dateType, tz)
@@ -368,4 +368,20 @@ func (p *Plan) RuleBases(credits []Credit) (map[string]int64, error) {
 		}
 	}
 	return out, nil
+}
+
+// run evaluates a record condition on a record as formulas see it: natively
+// when it can, else with its program.
+func (f *formula) run(env map[string]any) (bool, error) {
+	if f.native != nil {
+		if v, ok := f.native(env); ok {
+			return v, nil
+		}
+	}
+	out, err := f.p.Run(env)
+	if err != nil {
+		return false, err
+	}
+	b, _ := out.(bool)
+	return b, nil
 }

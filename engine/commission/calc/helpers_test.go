@@ -28,6 +28,7 @@ const dealObject = `{
       "status": {"type": "string"},
       "refundedAt": {"type": "string", "format": "date"},
       "discount": {"type": "number"},
+      "seats": {"type": "integer"},
       "splits": {"type": "array", "items": {"type": "object",
         "properties": {"user": {"type": "string"}, "percent": {"type": "number"}}, "required": ["user", "percent"]}}
     }
