@@ -278,3 +278,20 @@ func (e *RepError) Error() string { return e.Rep + ": " + e.Message }
 //
 //	// Text says a line in plain words, lang "zh-CN" or "en".
 //	func Text(l Line, lang string) string
+//
+// Added while building it (compile.go, credits.go, calc.go, text.go):
+//
+//	// Plan's exported fields: the definition's facts (Grain, QuotaGrain,
+//	// QuotaMetric, QuotaLevel, Assign, EffectiveFrom/To, Object, DateField,
+//	// OwnerField, SplitField, Rules, Caps, SPIFs, QuotaBonuses, TeamBonuses,
+//	// Clawback) and NeedsAttainment.
+//	func (p *Plan) Assigned(user string, roles, teams []string) bool
+//	func (p *Plan) Effective(w Window) bool
+//	func (p *Plan) Label(rule, lang string) string   // a rule's display name
+//	func (p *Plan) Text(l Line, lang string) string  // Text with names, object and currency
+//	func (p *Plan) ReversedIn(data map[string]any, tz *time.Location) (time.Time, bool, error)
+//	func (p *Plan) RuleBases(credits []Credit) (map[string]int64, error)
+//	func RecordData(data map[string]any, owner, createdAt string) map[string]any
+//	func Money(minor int64, symbol string) string
+//	type RecordError struct{ Record, Code, Pointer, Message string } // from Credits
+//	Input.QuotaScale, Band.Until, Explanation.Value, Explanation.Paid, Result.Credited
