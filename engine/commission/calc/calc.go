@@ -648,7 +648,15 @@ func (r *run) periodLines(creditedBase int64) error {
 	}
 	if len(p.TeamBonuses) > 0 && len(in.Teams) > 0 {
 		teams := slices.Clone(in.Teams)
-		slices.SortStableFunc(teams, func(a, b TeamAttainment) int { return cmp.Compare(a.Team, b.Team) })
+		slices.SortFunc(teams, func(a, b TeamAttainment) int {
+			if c := cmp.Compare(a.Team, b.Team); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Before, b.Before); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Now, b.Now)
+		})
 		for bi := range p.TeamBonuses {
 			b := &p.TeamBonuses[bi]
 			for _, t := range teams {
@@ -687,7 +695,13 @@ func (r *run) periodLines(creditedBase int64) error {
 			if c := cmp.Compare(a.Record, b.Record); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.Object, b.Object)
+			if c := cmp.Compare(a.Object, b.Object); c != 0 {
+				return c
+			}
+			if c := a.CreditDate.Compare(b.CreditDate); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Paid, b.Paid)
 		})
 		for _, rv := range revs {
 			days := period.DaysBetween(rv.CreditDate.In(r.loc), rv.ReversedAt.In(r.loc))
