@@ -102,15 +102,12 @@ type Plan struct {
 	TeamBonuses  []Bonus
 	Clawback     *Clawback // nil: no clawback
 
-	obj        *objects.Compiled
-	dateType   forms.FieldType // of DateField ("" for createdAt)
-	credWhen   *formula
-	credBase   *formula
-	nFormulas  int            // rule-level formulas, numbered for per-run caches
-	zero       map[string]any // every record field's zero value (ToEnv(nil))
-	ctxReads   bool           // some rule formula reads rep, period, attainment or quota
-	creditRead bool           // some rule formula reads credit
-	lineRules  bool           // some rule is marginal with basis line (no cumulative)
+	obj       *objects.Compiled
+	dateType  forms.FieldType // of DateField ("" for createdAt)
+	credWhen  *formula
+	credBase  *formula
+	nFormulas int            // rule-level formulas, numbered for per-run caches
+	zero      map[string]any // every record field's zero value (ToEnv(nil))
 }
 
 // Assign says who a plan applies to.
@@ -294,9 +291,6 @@ func Compile(eng *rules.Engine, tenant, key string, version int64, def map[strin
 	for _, r := range p.Rules {
 		if r.Kind == RateTier && r.On == "" || r.Kind == RateMarginal && r.Basis == BasisQuota {
 			p.NeedsAttainment = true
-		}
-		if r.Kind == RateMarginal && r.Basis == BasisLine {
-			p.lineRules = true
 		}
 	}
 	if len(p.QuotaBonuses) > 0 || p.ctxReadsQuota() {
@@ -506,12 +500,6 @@ func (c *compiler) compile(ptr, src string, env types.Map, want rules.Result, ru
 			f.mode = modeDirect
 		default:
 			f.mode = modeMixed
-		}
-		if len(f.ctx) > 0 {
-			c.p.ctxReads = true
-		}
-		if f.credit {
-			c.p.creditRead = true
 		}
 	}
 	return f
