@@ -44,6 +44,54 @@
 //   - Rounding: each line half-even to the minor unit with exact decimal
 //     arithmetic (a rate is its shortest decimal string, multiplied in
 //     integers); totals are sums of lines.
+//
+// Details the worked rules leave open:
+//
+//   - A rate or threshold is read as the decimal of 15 significant digits
+//     (the spreadsheet rule forms uses for money), so a rate formula giving
+//     0.05 * 1.1 pays 5.5 %, not 5.500000000000001 %. Rates and thresholds
+//     written in a plan have at most 12 decimals.
+//   - Marginal slices are differences of the rounded commission on the
+//     cumulative base: a slice from cumulative a to b pays F(b) − F(a),
+//     F(x) = the exact marginal commission on x rounded half-even once. So
+//     the marginal total of a quota window is the same however the base is
+//     split into lines, splits and periods (a slice may differ by a cent
+//     from its own base × rate). A marginal table's basis is quota
+//     (thresholds are attainment; the default), amount (thresholds in major
+//     units, cumulative over the window) or line (thresholds in major units,
+//     each line alone). Result.Credited returns each cumulative marginal
+//     rule's base of the period, for the next period's CreditedBefore.
+//   - A split credit line is a credit line: SPIFs pay their full amount to
+//     each owner whose line matches (use credit.share in `when` to limit).
+//   - A credit line below a tier table's first threshold gets a zero line
+//     (band index −1), so the statement says why it earned nothing; so does
+//     the part of a marginal line below the first band.
+//
+// # Formula environment
+//
+// Credit formulas (credits.when, credits.base) and the clawback's `when`
+// see the record's fields by name, as metric formulas do (amount, stage,
+// closeDate…; money in major units, dates as time.Time — forms.ToEnv).
+// Rule formulas (rules[].when, tier `on`, expr rates, SPIF `when`) see the
+// record's fields by name too, plus:
+//
+//	rep         {id, name, teams}                 who the statement is for
+//	period      {key, start, end, quotaKey, quotaStart, quotaEnd}
+//	attainment  float64, 1 = 100 %                quota window's attainment at the period's end
+//	quota       float64                           the rep's target in major units (Target / QuotaScale)
+//	credit      {base, recordBase, share, date}   this credit line: bases in major units, share in percent
+//
+// A credited object with a field of one of these names cannot be used by a
+// plan with rule formulas (Compile reports name_collision). A formula that
+// reads no record field and not credit is evaluated once per Calculate.
+//
+// # Line order
+//
+// Credit lines by credit date, record id (then object, owner); for each
+// credit its rate lines in rule order (a marginal line's slices in band
+// order), then its line cap, then its SPIFs in order. Then the period's
+// lines: quota bonuses in order, team bonuses in order (teams by id), the
+// period cap, clawbacks by reversal date and record id.
 package calc
 
 import (
@@ -109,6 +157,10 @@ type Input struct {
 	Teams []TeamAttainment
 	// Reversals of records credited earlier, reversed in this period.
 	Reversals []Reversal
+	// QuotaScale is the quota metric's stored units per unit (100 for
+	// money, 10^precision for numbers; 0 means 100): formulas see
+	// quota = Target / QuotaScale.
+	QuotaScale int64
 }
 
 // Window is a period with its key (engine/period keys such as 2026-03).
@@ -155,6 +207,8 @@ type Band struct {
 	Threshold float64 `json:"threshold"`    // attainment fraction where the band starts
 	From      int64   `json:"from"`         // band start in minor units (threshold × quota) for marginal
 	To        *int64  `json:"to,omitempty"` // band end (nil: open)
+	// Until is the threshold where the band ends (the next row's; nil: open).
+	Until *float64 `json:"until,omitempty"`
 }
 
 // Explanation is how a line was produced, structured so the UI and exports
@@ -174,6 +228,10 @@ type Explanation struct {
 	ReversedAt string   `json:"reversedAt,omitempty"`
 	Days       *int     `json:"days,omitempty"`
 	Note       string   `json:"note,omitempty"` // adjustment / dispute reason
+	// Value is what a tier with an `on` formula was chosen by.
+	Value *float64 `json:"value,omitempty"`
+	// Paid is what a clawback reverses: the commission paid on the record.
+	Paid *int64 `json:"paid,omitempty"`
 }
 
 // Result is one rep's statement for one period.
@@ -184,6 +242,10 @@ type Result struct {
 	Target     int64   `json:"target"`
 	Lines      []Line  `json:"lines"`
 	Total      int64   `json:"total"` // sum of Lines
+	// Credited is the base each cumulative marginal rule (basis quota or
+	// amount) credited in this period, by rule key: add it to
+	// CreditedBefore for the next period of the same quota window.
+	Credited map[string]int64 `json:"credited,omitempty"`
 }
 
 // RepError is a per-rep failure of a run (the rest of the run completes).
