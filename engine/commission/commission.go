@@ -116,10 +116,10 @@ func New(objs *objects.Service, tr *tracking.Tracker, targets progress.Targets, 
 func (s *Service) Collections() []store.Collection {
 	return append(s.docs.Collections(),
 		store.Collection{Name: collStatements, Indexes: []store.Index{
+			// Few indexes on purpose: a statement document is large (its
+			// lines), and every expression index parses it on write.
 			{Name: "plan_period", Fields: []string{"plan", "period"}},
 			{Name: "plan_rep", Fields: []string{"plan", "rep"}},
-			{Name: "rep_period", Fields: []string{"rep", "period"}},
-			{Name: "status", Fields: []string{"status"}},
 		}},
 		store.Collection{Name: collDisputes, Indexes: []store.Index{
 			{Name: "status_rep", Fields: []string{"status", "rep"}},

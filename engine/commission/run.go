@@ -124,7 +124,36 @@ func (s *Service) Execute(ctx context.Context, db store.DB, tenant, actor string
 	}
 	rep := &RunReport{Plan: pl.Key, Version: pl.Version, Period: per.Key, Reps: len(g.reps), Records: g.records, Errors: []calc.RepError{}}
 	pr.SetTotal(int64(len(g.reps)))
+	// The period's statements in one read; new ones are inserted in
+	// batches (one durable commit per batch instead of one per rep).
+	existing := map[string]*Statement{}
+	err = db.Scan(ctx, collStatements, store.Query{Where: []store.Cond{{Field: "plan", Op: store.Eq, Value: pl.Key},
+		{Field: "period", Op: store.Eq, Value: per.Key}}}, func(d store.Doc) error {
+		st, err := statementFrom(d)
+		if err == nil {
+			existing[st.ID] = st
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := &insertBatch{}
+	flush := func() error {
+		failed, err := b.flush(ctx, db)
+		for _, f := range failed { // inserted concurrently: take the careful path
+			if _, err := s.writeStatement(ctx, db, g, f.rep, f.res, f.in, actor, nil, nil); err != nil {
+				return err
+			}
+		}
+		return err
+	}
 	for _, r := range g.reps {
+		if b.full() {
+			if err := flush(); err != nil {
+				return rep, err
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
@@ -134,7 +163,11 @@ func (s *Service) Execute(ctx context.Context, db store.DB, tenant, actor string
 			pr.Add(1)
 			continue
 		}
-		outcome, err := s.writeStatement(ctx, db, g, r, res, in, actor)
+		cur, known := existing[statementID(pl.Key, per.Key, r.ID)]
+		if !known {
+			cur = nil
+		}
+		outcome, err := s.writeStatement(ctx, db, g, r, res, in, actor, &cur, b)
 		if err != nil {
 			return rep, err
 		}
@@ -152,7 +185,41 @@ func (s *Service) Execute(ctx context.Context, db store.DB, tenant, actor string
 		rep.Total += res.Total
 		pr.Add(1)
 	}
-	return rep, nil
+	return rep, flush()
+}
+
+// insertBatch collects new statements to insert together.
+type insertBatch struct {
+	docs    []store.Doc
+	pending []pendingInsert
+}
+
+type pendingInsert struct {
+	rep calc.Rep
+	res calc.Result
+	in  *calc.Input
+}
+
+func (b *insertBatch) full() bool { return len(b.docs) >= 100 }
+
+// flush inserts the batch; statements someone else created meanwhile are
+// returned to be written the careful way.
+func (b *insertBatch) flush(ctx context.Context, db store.DB) ([]pendingInsert, error) {
+	var failed []pendingInsert
+	for len(b.docs) > 0 {
+		n, err := db.InsertMany(ctx, collStatements, b.docs)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrDuplicate) {
+			b.docs, b.pending = nil, nil
+			return failed, fmt.Errorf("write statements: %w", err)
+		}
+		failed = append(failed, b.pending[n])
+		b.docs, b.pending = b.docs[n+1:], b.pending[n+1:]
+	}
+	b.docs, b.pending = b.docs[:0], b.pending[:0]
+	return failed, nil
 }
 
 type nopReporter struct{}
@@ -622,17 +689,27 @@ const (
 // writeStatement stores a rep's computed statement: a draft (or a new
 // statement) is rewritten when its content differs; a locked one is left
 // alone and the difference goes into a later period as adjustments.
-func (s *Service) writeStatement(ctx context.Context, db store.DB, g *gathered, r calc.Rep, res calc.Result, in *calc.Input, actor string) (int, error) {
+//
+// known, when not nil, is the statement as already read (nil: none); b,
+// when not nil, takes a new statement to insert in a batch.
+func (s *Service) writeStatement(ctx context.Context, db store.DB, g *gathered, r calc.Rep, res calc.Result, in *calc.Input, actor string,
+	known **Statement, b *insertBatch) (int, error) {
 	pl, per := g.pl, g.per
 	id := statementID(pl.Key, per.Key, r.ID)
 	lines := lineIDs(res.Lines)
 	for attempt := 0; ; attempt++ {
-		cur, err := s.load(ctx, db, id)
-		if err != nil && !isNotFound(err) {
-			return 0, err
-		}
-		if err != nil {
-			cur = nil
+		var cur *Statement
+		if known != nil && attempt == 0 {
+			cur = *known
+		} else {
+			var err error
+			cur, err = s.load(ctx, db, id)
+			if err != nil && !isNotFound(err) {
+				return 0, err
+			}
+			if err != nil {
+				cur = nil
+			}
 		}
 		if cur != nil && cur.Locked() {
 			changed, err := s.adjustLocked(ctx, db, g, r, cur, lines, actor)
@@ -664,7 +741,16 @@ func (s *Service) writeStatement(ctx context.Context, db store.DB, g *gathered, 
 		if cur != nil && sameContent(cur, next) {
 			return outUnchanged, nil
 		}
-		_, err = putStatement(ctx, db, next)
+		if cur == nil && b != nil {
+			d, err := next.doc()
+			if err != nil {
+				return 0, err
+			}
+			b.docs = append(b.docs, d)
+			b.pending = append(b.pending, pendingInsert{r, res, in})
+			return outWritten, nil
+		}
+		_, err := putStatement(ctx, db, next)
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
 			continue // approved or adjusted meanwhile: look again
 		}
