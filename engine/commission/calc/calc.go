@@ -87,12 +87,12 @@ func (r *run) quota() error {
 	case !in.HasTarget:
 		if p.NeedsAttainment {
 			return &RepError{Rep: in.Rep.ID, Code: "missing_quota",
-				Message: fmt.Sprintf("no %s target of metric %s for %s; the plan pays on attainment, so it needs one", p.QuotaLevel, p.QuotaMetric, in.Quota.Key)}
+				Message: fmt.Sprintf("no target of metric %s for %s (level %s); the plan pays on attainment, so it needs one", p.QuotaMetric, in.Quota.Key, p.QuotaLevel)}
 		}
 	case in.Target <= 0:
 		if p.NeedsAttainment {
 			return &RepError{Rep: in.Rep.ID, Code: "zero_quota",
-				Message: fmt.Sprintf("the %s target of metric %s for %s is %d; attainment cannot be measured against it", p.QuotaLevel, p.QuotaMetric, in.Quota.Key, in.Target)}
+				Message: fmt.Sprintf("the target of metric %s for %s (level %s) is %d; attainment cannot be measured against it", p.QuotaMetric, in.Quota.Key, p.QuotaLevel, in.Target)}
 		}
 	default:
 		r.hasQuota = true
@@ -143,7 +143,7 @@ func (r *run) calculate() (Result, error) {
 }
 
 // creditOrder returns the indexes of credits by credit date, record id,
-// object and owner — without sorting when they are already in order.
+// object, owner and base — without sorting when they are already in order.
 func creditOrder(cs []Credit) []int {
 	idx := make([]int, len(cs))
 	sorted := true
@@ -169,7 +169,10 @@ func compareCredits(a, b *Credit) int {
 	if c := cmp.Compare(a.Object, b.Object); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Owner, b.Owner)
+	if c := cmp.Compare(a.Owner, b.Owner); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Base, b.Base)
 }
 
 // prepare computes the record-independent parts of the plan for this rep

@@ -2,6 +2,7 @@ package calc
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -46,16 +47,21 @@ func RecordData(data map[string]any, owner, createdAt string) map[string]any {
 // Credits turns one record into credit lines: none when the plan's `when`
 // is false or the record has no credit date or owner; else one per owner,
 // the base split by the split field with largest remainder (ties: larger
-// share, then owner id) so the shares sum to the base exactly. data is the
-// record's stored data (records.Record.Data; see RecordData for the owner
-// and createdAt names); tz is the tenant's zone, which places a date field's
-// day. Credits are sorted by owner. A bad split or a formula failing is a
-// *RecordError.
+// share, then owner id) so the shares sum to the base exactly. Credits are
+// sorted by owner; their Data is the record as formulas see it.
+//
+// data is the record as formulas see it (objects' Schema.ToEnv) or as it is
+// stored (records.Record.Data) — see envOf — plus, when the plan uses them,
+// the record's owner under "owner" and its creation instant (RFC 3339 text
+// or time.Time) under "createdAt" (RecordData adds both). tz is the
+// tenant's zone, which places a date field's day. A bad split or a formula
+// failing is a *RecordError.
 func (p *Plan) Credits(id string, data map[string]any, tz *time.Location) ([]Credit, error) {
 	if tz == nil {
 		tz = time.UTC
 	}
-	env := p.obj.Schema.ToEnv(data)
+	env := p.envOf(data)
+	data = env
 	if p.credWhen != nil {
 		ok, err := p.credWhen.p.Run(env)
 		if err != nil {
@@ -111,11 +117,14 @@ func formulaRecordError(id, ptr string, err error) *RecordError {
 func dateOf(data map[string]any, field string, typ forms.FieldType, tz *time.Location) (time.Time, bool) {
 	switch v := data[field].(type) {
 	case time.Time:
+		if v.IsZero() {
+			return time.Time{}, false // a missing field, as ToEnv gives it
+		}
 		if typ == forms.TypeDate {
 			y, m, d := v.Date()
 			return time.Date(y, m, d, 0, 0, 0, 0, tz).UTC(), true
 		}
-		return v.UTC(), !v.IsZero()
+		return v.UTC(), true
 	case string:
 		if v == "" {
 			return time.Time{}, false
@@ -152,7 +161,8 @@ func (p *Plan) ReversedIn(data map[string]any, tz *time.Location) (time.Time, bo
 	if tz == nil {
 		tz = time.UTC
 	}
-	ok, err := cb.when.p.Run(p.obj.Schema.ToEnv(data))
+	data = p.envOf(data)
+	ok, err := cb.when.p.Run(data)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("%s: %w", cb.when.ptr, err)
 	}
@@ -246,4 +256,109 @@ func allocate(value int64, shares []share) []int64 {
 		}
 	}
 	return out
+}
+
+// envOf returns a record as formulas see it. data already in that form —
+// every declared field present with its formula type (money and numbers
+// float64, integers int, dates time.Time, …), as Schema.ToEnv makes it — is
+// used as is; anything else is taken for stored data (money as int64
+// minor units, dates as text, fields missing) and converted with ToEnv,
+// keeping the owner and createdAt names. The two forms cannot be confused:
+// stored money is an integer, formula money a float64, and ToEnv gives
+// every field a value.
+func (p *Plan) envOf(data map[string]any) map[string]any {
+	if p.isEnv(data) {
+		return data
+	}
+	env := p.obj.Schema.ToEnv(data)
+	for _, k := range []string{"owner", "createdAt"} {
+		if _, declared := p.obj.Fields[k]; !declared {
+			if v, ok := data[k]; ok {
+				env[k] = v
+			}
+		}
+	}
+	return env
+}
+
+func (p *Plan) isEnv(data map[string]any) bool {
+	if data == nil {
+		return false
+	}
+	for _, name := range p.obj.FieldOrder {
+		v, ok := data[name]
+		if !ok {
+			return false
+		}
+		switch p.obj.Fields[name].Type {
+		case forms.TypeMoney, forms.TypeNumber:
+			_, ok = v.(float64)
+		case forms.TypeInteger:
+			_, ok = v.(int)
+		case forms.TypeString:
+			_, ok = v.(string)
+		case forms.TypeBoolean:
+			_, ok = v.(bool)
+		case forms.TypeDate, forms.TypeDateTime:
+			_, ok = v.(time.Time)
+		case forms.TypeArray:
+			_, ok = v.([]any)
+		case forms.TypeObject:
+			_, ok = v.(map[string]any)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrNeedsPeriod is returned by RuleBases when a marginal rule's `when`
+// reads the period context (rep, period, attainment or quota), which
+// credits alone do not give.
+var ErrNeedsPeriod = errors.New("a marginal rule's when reads rep, period, attainment or quota: its earlier credited base cannot be recomputed from credits alone; sum Result.Credited of the earlier statements")
+
+// RuleBases sums, for each cumulative marginal rule (basis quota or
+// amount), the base of the credits it pays (its `when` holds): the
+// CreditedBefore of a later period, recomputed from the quota window's
+// earlier credits of one rep. See ErrNeedsPeriod.
+func (p *Plan) RuleBases(credits []Credit) (map[string]int64, error) {
+	out := map[string]int64{}
+	var idx []int
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		if r.Kind != RateMarginal || r.Basis == BasisLine {
+			continue
+		}
+		if r.when != nil && len(r.when.ctx) > 0 {
+			return nil, ErrNeedsPeriod
+		}
+		out[r.Key] = 0
+		idx = append(idx, i)
+	}
+	if len(idx) == 0 {
+		return out, nil
+	}
+	in := Input{}
+	rn := run{p: p, in: &in, loc: time.UTC}
+	if p.nFormulas > 0 {
+		rn.onceVal, rn.onceDone = make([]any, p.nFormulas), make([]bool, p.nFormulas)
+	}
+	for ci := range credits {
+		c := &credits[ci]
+		for _, i := range idx {
+			r := &p.Rules[i]
+			if r.when != nil {
+				ok, err := rn.evalBool(r.when, c)
+				if err != nil {
+					return nil, &RecordError{Record: c.Record, Code: "formula_runtime", Pointer: r.when.ptr, Message: err.Error()}
+				}
+				if !ok {
+					continue
+				}
+			}
+			out[r.Key] += c.Base
+		}
+	}
+	return out, nil
 }

@@ -79,7 +79,7 @@ func say(l Line, lang, sym string, label func(string) string) string {
 		s.w("本期封顶 "+s.money(ptr(e.Cap))+"，本期应得 "+s.money(ptr(e.Earned))+"，扣减 "+s.money(-l.Amount)+" → "+s.money(l.Amount),
 			"Period cap "+s.money(ptr(e.Cap))+" on "+s.money(ptr(e.Earned))+" earned, less "+s.money(-l.Amount)+" → "+s.money(l.Amount))
 	case KindSPIF:
-		s.w("专项奖励「"+label(l.Rule)+"」（条件："+e.Formula+"）→ "+s.money(l.Amount),
+		s.w("专项奖励「"+label(l.Rule)+"」（条件："+e.Formula+"） → "+s.money(l.Amount),
 			"SPIF “"+label(l.Rule)+"” (when "+e.Formula+") → "+s.money(l.Amount))
 	case KindQuotaBonus:
 		s.w("达成奖「"+label(l.Rule)+"」：达成率由 "+pctp(e.Before)+" 升至 "+pctp(e.Attainment)+"，越过 "+pctp(e.Threshold)+" → "+s.money(l.Amount),
@@ -92,12 +92,16 @@ func say(l Line, lang, sym string, label func(string) string) string {
 		}
 		s.w(" → "+s.money(l.Amount), " → "+s.money(l.Amount))
 	case KindClawback:
-		days := ""
+		days, daysEn := "", ""
 		if e.Days != nil {
 			days = strconv.Itoa(*e.Days)
+			daysEn = days + " days"
+			if *e.Days == 1 || *e.Days == -1 {
+				daysEn = days + " day"
+			}
 		}
 		s.w(e.ReversedAt+" 冲销，距计提日 "+l.CreditDate+" "+days+" 天，在追回期内，追回已发提成 "+s.money(ptr(e.Paid))+" → "+s.money(l.Amount),
-			"reversed on "+e.ReversedAt+", "+days+" days after its credit date "+l.CreditDate+", within the clawback window: the "+s.money(ptr(e.Paid))+" paid on it is taken back → "+s.money(l.Amount))
+			"reversed on "+e.ReversedAt+", "+daysEn+" after its credit date "+l.CreditDate+", within the clawback window: the "+s.money(ptr(e.Paid))+" paid on it is taken back → "+s.money(l.Amount))
 	case KindAdjustment:
 		s.w("调整「"+label(l.Rule)+"」："+e.Note+" → "+s.money(l.Amount), "Adjustment “"+label(l.Rule)+"”: "+e.Note+" → "+s.money(l.Amount))
 	default:

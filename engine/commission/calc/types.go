@@ -87,7 +87,7 @@
 //
 // # Line order
 //
-// Credit lines by credit date, record id (then object, owner); for each
+// Credit lines by credit date, record id (then object, owner, base); for each
 // credit its rate lines in rule order (a marginal line's slices in band
 // order), then its line cap, then its SPIFs in order. Then the period's
 // lines: quota bonuses in order, team bonuses in order (teams by id), the
