@@ -164,6 +164,7 @@ func serve() error {
 	// projector lease under this name.
 	addr := env("STRIDE_ADDR", ":8080")
 	a.Tracker.SetInstance(instanceID(addr))
+	a.Jobs.Instance = instanceID(addr)
 	boot, demoUsers, err := firstStart(ctx, a)
 	if err != nil {
 		return err
@@ -179,7 +180,8 @@ func serve() error {
 	srv := &http.Server{
 		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
-			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, UI: uiFS, Version: version}).Handler(),
+			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, UI: uiFS, Version: version,
+			Commission: a.Commission}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

@@ -108,6 +108,9 @@ func TestMongoBackend(t *testing.T) {
 		"TargetPlans":          TestTargetPlanLifecycle,
 		"TargetRespread":       TestTargetSuggestionAndRespread,
 		"Templates":            TestTemplatesOverTheAPI,
+		"Commission":           TestCommissionLifecycle,
+		"CommissionWhatIf":     TestCommissionSimulationDisputesAndExport,
+		"CommissionLocked":     TestLockedStatementsNeverChange,
 	} {
 		t.Run(name, scenario)
 	}

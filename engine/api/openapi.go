@@ -203,6 +203,9 @@ func components() map[string]any {
 	for k, v := range defs {
 		out[k] = v
 	}
+	for k, v := range commissionComponents() {
+		out[k] = v
+	}
 	return out
 }
 

@@ -26,6 +26,8 @@ func (s *Server) table() []route {
 	rs = append(rs, s.trackingRoutes()...)
 	rs = append(rs, s.targetRoutes()...)
 	rs = append(rs, s.templateRoutes()...)
+	rs = append(rs, s.jobRoutes()...)
+	rs = append(rs, s.commissionRoutes()...)
 	return rs
 }
 

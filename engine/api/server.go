@@ -16,6 +16,7 @@ import (
 
 	"stride/engine/apperr"
 	"stride/engine/auth"
+	"stride/engine/commission"
 	"stride/engine/ids"
 	"stride/engine/objects"
 	"stride/engine/pipeline"
@@ -48,6 +49,9 @@ type Deps struct {
 	// holds the built-in templates (<name>/template.json), may be nil.
 	Templates *templates.Service
 	Examples  fs.FS
+	// Commission may be nil (then commission routes answer 404). Its job
+	// service serves the job routes.
+	Commission *commission.Service
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.

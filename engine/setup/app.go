@@ -7,6 +7,8 @@ import (
 
 	"stride/engine/audit"
 	"stride/engine/auth"
+	"stride/engine/commission"
+	"stride/engine/jobs"
 	"stride/engine/objects"
 	"stride/engine/pipeline"
 	"stride/engine/progress"
@@ -33,6 +35,10 @@ type App struct {
 	Progress  *progress.Service
 	Targets   *targets.Service
 	Templates *templates.Service
+	// Jobs runs long work in the background (commission runs); set
+	// Jobs.Instance to name this process before serving.
+	Jobs       *jobs.Service
+	Commission *commission.Service
 }
 
 // New wires the engine over st and declares the system collections.
@@ -64,7 +70,11 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	tr.SetOpenWeight(pipes.OpenProbability)
 	pipes.OnPublish(tr.RebuildObject)
 	prog.SetTargets(tgts)
-	return &App{Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
+	js := jobs.New("local")
+	reg.AddCollections(jobs.Collections()...)
+	comm := commission.New(objs, tr, tgts, reg, js)
+	reg.AddCollections(comm.Collections()...)
+	return &App{Jobs: js, Commission: comm, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
 		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts,
 		Templates: &templates.Service{Tenants: reg, Objects: objs, Pipelines: pipes, Tracker: tr, Targets: tgts}}, nil
 }
@@ -73,6 +83,7 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 // so another instance or a tool can take over at once instead of waiting
 // for the leases to expire. Call it after the HTTP server has drained.
 func (a *App) Shutdown(ctx context.Context) {
+	a.Jobs.Close(ctx)
 	names, err := a.Tenants.List(ctx)
 	if err != nil {
 		return
@@ -100,6 +111,9 @@ func (a *App) Background(ctx context.Context) error {
 		}
 		if err := a.Tracker.Start(ctx, db, name); err != nil {
 			return fmt.Errorf("recover tracking of %s: %w", name, err)
+		}
+		if _, err := a.Jobs.Recover(ctx, db); err != nil {
+			return fmt.Errorf("recover jobs of %s: %w", name, err)
 		}
 		go a.Tracker.Run(ctx, db, name, 30*time.Second)
 	}

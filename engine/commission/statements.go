@@ -1,0 +1,637 @@
+package commission
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"stride/engine/apperr"
+	"stride/engine/audit"
+	"stride/engine/auth"
+	"stride/engine/commission/calc"
+	"stride/engine/period"
+	"stride/engine/store"
+)
+
+// Statement statuses.
+const (
+	StatusDraft    = "draft"
+	StatusApproved = "approved"
+	StatusPaid     = "paid"
+)
+
+// Statement is one rep's commission for one plan and period.
+type Statement struct {
+	ID          string    `json:"id"`
+	Plan        string    `json:"plan"`
+	PlanVersion int64     `json:"planVersion"`
+	Period      string    `json:"period"`
+	PeriodStart time.Time `json:"periodStart"`
+	PeriodEnd   time.Time `json:"periodEnd"`
+	Rep         string    `json:"rep"`
+	RepName     string    `json:"repName"`
+	Status      string    `json:"status"`
+	Currency    string    `json:"currency"`
+	Lines       []Line    `json:"lines"`
+	// Total is the sum of the lines, in minor units.
+	Total      int64    `json:"total"`
+	Attainment *float64 `json:"attainment"`
+	Target     *int64   `json:"target"`
+	History    []Event  `json:"history"`
+	// Fingerprint identifies the inputs the computed lines came from.
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	ComputedAt  time.Time `json:"computedAt"`
+	// Computed is false for a draft made only to hold adjustments (its
+	// period has not been run yet).
+	Computed bool  `json:"computed"`
+	Version  int64 `json:"version"`
+}
+
+// Line is a statement line: the calculator's line with a stable id, and,
+// for adjustments, where it comes from.
+type Line struct {
+	ID string `json:"id"`
+	calc.Line
+	Source *Source `json:"source,omitempty"`
+	// Text says the line in plain words, by language (filled on read).
+	Text map[string]string `json:"text,omitempty"`
+}
+
+// Source is what an adjustment line corrects: a locked period's line
+// (Period, Rule, Record) or a dispute.
+type Source struct {
+	Period  string `json:"period,omitempty"`
+	Rule    string `json:"rule,omitempty"`
+	Record  string `json:"record,omitempty"`
+	Dispute string `json:"dispute,omitempty"`
+}
+
+// key identifies an adjustment's source; writing it again replaces it.
+func (s Source) key() string {
+	if s.Dispute != "" {
+		return "dispute|" + s.Dispute
+	}
+	return "locked|" + s.Period + "|" + s.Rule + "|" + s.Record
+}
+
+// Event is one change of a statement's status.
+type Event struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Action string    `json:"action"` // computed, approve, pay, reopen, adjust
+	From   string    `json:"from,omitempty"`
+	To     string    `json:"to,omitempty"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// Locked reports whether runs may no longer rewrite the statement.
+func (st *Statement) Locked() bool { return st.Status == StatusApproved || st.Status == StatusPaid }
+
+// computedLines are the lines a run produced (not adjustments).
+func (st *Statement) computedLines() []Line {
+	var out []Line
+	for _, l := range st.Lines {
+		if l.Source == nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// adjustments are the adjustment lines.
+func (st *Statement) adjustments() []Line {
+	var out []Line
+	for _, l := range st.Lines {
+		if l.Source != nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (st *Statement) retotal() {
+	st.Total = 0
+	for _, l := range st.Lines {
+		st.Total += l.Amount
+	}
+}
+
+// doc is the statement as stored. The lines go through JSON so the stored
+// form is exactly the API's (without texts).
+func (st *Statement) doc() (store.Doc, error) {
+	lines := make([]Line, len(st.Lines))
+	for i, l := range st.Lines {
+		l.Text = nil
+		lines[i] = l
+	}
+	ls, err := jsonValue(lines)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := jsonValue(st.History)
+	if err != nil {
+		return nil, err
+	}
+	d := store.Doc{store.KeyID: st.ID, "plan": st.Plan, "planVersion": st.PlanVersion, "period": st.Period,
+		"periodStart": period.FormatInstant(st.PeriodStart), "periodEnd": period.FormatInstant(st.PeriodEnd),
+		"rep": st.Rep, "repName": st.RepName, "status": st.Status, "currency": st.Currency, "lines": ls, "total": st.Total,
+		"history": hs, "fingerprint": st.Fingerprint, "computedAt": period.FormatInstant(st.ComputedAt), "computed": st.Computed}
+	if st.Attainment != nil {
+		d["attainment"] = *st.Attainment
+	}
+	if st.Target != nil {
+		d["target"] = *st.Target
+	}
+	return d, nil
+}
+
+func jsonValue(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
+}
+
+func statementFrom(d store.Doc) (*Statement, error) {
+	st := &Statement{ID: store.ID(d), PlanVersion: store.Int(d["planVersion"]), Total: store.Int(d["total"]), Version: store.Version(d)}
+	st.Plan, _ = d["plan"].(string)
+	st.Period, _ = d["period"].(string)
+	st.Rep, _ = d["rep"].(string)
+	st.RepName, _ = d["repName"].(string)
+	st.Status, _ = d["status"].(string)
+	st.Currency, _ = d["currency"].(string)
+	st.Fingerprint, _ = d["fingerprint"].(string)
+	st.Computed, _ = d["computed"].(bool)
+	at := func(k string) time.Time { s, _ := d[k].(string); t, _ := period.ParseInstant(s); return t }
+	st.PeriodStart, st.PeriodEnd, st.ComputedAt = at("periodStart"), at("periodEnd"), at("computedAt")
+	if v, ok := d["attainment"]; ok && v != nil {
+		f := store.Float(v)
+		st.Attainment = &f
+	}
+	if v, ok := d["target"]; ok && v != nil {
+		n := store.Int(v)
+		st.Target = &n
+	}
+	b, err := json.Marshal(map[string]any{"lines": d["lines"], "history": d["history"]})
+	if err != nil {
+		return nil, fmt.Errorf("decode statement %s: %w", st.ID, err)
+	}
+	var parts struct {
+		Lines   []Line  `json:"lines"`
+		History []Event `json:"history"`
+	}
+	if err := json.Unmarshal(b, &parts); err != nil {
+		return nil, fmt.Errorf("decode statement %s: %w", st.ID, err)
+	}
+	st.Lines, st.History = parts.Lines, parts.History
+	if st.Lines == nil {
+		st.Lines = []Line{}
+	}
+	if st.History == nil {
+		st.History = []Event{}
+	}
+	return st, nil
+}
+
+// sameContent reports whether two statements would store the same lines,
+// totals and inputs (what a run may change).
+func sameContent(a, b *Statement) bool {
+	if a.PlanVersion != b.PlanVersion || a.Total != b.Total || a.Computed != b.Computed || a.RepName != b.RepName ||
+		!eqFloat(a.Attainment, b.Attainment) || !eqInt(a.Target, b.Target) || len(a.Lines) != len(b.Lines) {
+		return false
+	}
+	x, err1 := json.Marshal(a.Lines)
+	y, err2 := json.Marshal(b.Lines)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+func eqFloat(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+func eqInt(a, b *int64) bool     { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// lineIDs gives computed lines stable ids: a hash of what identifies a
+// line (rule, kind, record, band) plus its occurrence among equals.
+func lineIDs(ls []calc.Line) []Line {
+	seen := map[string]int{}
+	out := make([]Line, len(ls))
+	for i, l := range ls {
+		band := ""
+		if l.Band != nil {
+			band = strconv.Itoa(l.Band.Index)
+		}
+		k := l.Rule + "|" + l.Kind + "|" + l.Record + "|" + band
+		n := seen[k]
+		seen[k] = n + 1
+		out[i] = Line{ID: shortHash("l", k+"|"+strconv.Itoa(n)), Line: l}
+	}
+	return out
+}
+
+func shortHash(prefix, s string) string {
+	h := sha256.Sum256([]byte(s))
+	return prefix + hex.EncodeToString(h[:6])
+}
+
+// Get returns a statement the principal may see (404 otherwise), with the
+// lines' texts.
+func (s *Service) Statement(ctx context.Context, db store.DB, p *auth.Principal, id string) (*Statement, error) {
+	st, err := s.load(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	vis, err := visibility(ctx, db, p)
+	if err != nil {
+		return nil, err
+	}
+	if !vis.Allows(st.Rep) {
+		return nil, apperr.NotFound("statement %s not found", id)
+	}
+	withTexts(st)
+	return st, nil
+}
+
+func (s *Service) load(ctx context.Context, db store.DB, id string) (*Statement, error) {
+	d, err := db.Get(ctx, collStatements, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.NotFound("statement %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load statement %s: %w", id, err)
+	}
+	return statementFrom(d)
+}
+
+// withTexts fills every line's plain-words text in both languages.
+func withTexts(st *Statement) {
+	for i := range st.Lines {
+		l := &st.Lines[i]
+		l.Text = map[string]string{"zh-CN": calc.Text(l.Line, "zh-CN"), "en": calc.Text(l.Line, "en")}
+		if l.Source != nil && l.Explain.Note != "" {
+			zh, en, _ := strings.Cut(l.Explain.Note, " / ")
+			if zh != "" && en != "" {
+				l.Text = map[string]string{"zh-CN": zh, "en": en}
+			}
+		}
+	}
+}
+
+// visibility is whose statements p may read: finance and admins everyone's,
+// a manager their subtree's (and their own), anyone else their own.
+func visibility(ctx context.Context, db store.DB, p *auth.Principal) (auth.Visibility, error) {
+	if p.Integration {
+		return auth.Visibility{}, nil
+	}
+	return auth.VisibilityOf(ctx, db, p)
+}
+
+// ListQuery selects statements.
+type ListQuery struct {
+	Plan, Period, Rep, Status string
+	Limit                     int
+	Cursor                    string
+}
+
+// Statements lists the statements p may see, newest period first, then by
+// rep name. Lines carry their texts.
+func (s *Service) Statements(ctx context.Context, db store.DB, p *auth.Principal, q ListQuery) ([]*Statement, string, error) {
+	vis, err := visibility(ctx, db, p)
+	if err != nil {
+		return nil, "", err
+	}
+	where, ok := listWhere(q, vis)
+	if !ok {
+		return []*Statement{}, "", nil
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	page, err := db.Find(ctx, collStatements, store.Query{Where: where,
+		Sort: []store.SortKey{{Field: "periodStart", Desc: true}, {Field: "repName"}}, Limit: limit, After: q.Cursor})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*Statement, 0, len(page.Docs))
+	for _, d := range page.Docs {
+		st, err := statementFrom(d)
+		if err != nil {
+			return nil, "", err
+		}
+		withTexts(st)
+		out = append(out, st)
+	}
+	return out, page.Next, nil
+}
+
+// listWhere builds the conditions of a list; false when nothing can match
+// (asking for someone the caller may not see).
+func listWhere(q ListQuery, vis auth.Visibility) ([]store.Cond, bool) {
+	var where []store.Cond
+	for _, c := range []struct{ f, v string }{{"plan", q.Plan}, {"period", q.Period}, {"status", q.Status}} {
+		if c.v != "" {
+			where = append(where, store.Cond{Field: c.f, Op: store.Eq, Value: c.v})
+		}
+	}
+	switch {
+	case q.Rep != "":
+		if !vis.Allows(q.Rep) {
+			return nil, false
+		}
+		where = append(where, store.Cond{Field: "rep", Op: store.Eq, Value: q.Rep})
+	case !vis.All:
+		if len(vis.Owners) == 0 {
+			return nil, false
+		}
+		in := make([]any, len(vis.Owners))
+		for i, o := range vis.Owners {
+			in[i] = o
+		}
+		where = append(where, store.Cond{Field: "rep", Op: store.In, Value: in})
+	}
+	return where, true
+}
+
+// canApprove says whether p may approve or resolve for rep: finance and
+// admins may, a manager for their subtree — and never for themself.
+func canApprove(ctx context.Context, db store.DB, p *auth.Principal, rep string) (bool, error) {
+	if p.Integration || p.UserID == rep {
+		return false, nil
+	}
+	if p.Has(auth.RoleAdmin) || p.Has(auth.RoleFinance) {
+		return true, nil
+	}
+	if !p.Has(auth.RoleManager) {
+		return false, nil
+	}
+	vis, err := auth.VisibilityOf(ctx, db, p)
+	if err != nil {
+		return false, err
+	}
+	return vis.Allows(rep), nil
+}
+
+// Transition moves a statement through its lifecycle: "approve" (draft →
+// approved: the rep's manager, finance or an admin, never the rep), "pay"
+// (approved → paid: finance or an admin), "reopen" (approved → draft:
+// finance or an admin). ifVersion 0 skips the optimistic check.
+func (s *Service) Transition(ctx context.Context, db store.DB, p *auth.Principal, id, action, note string, ifVersion int64) (*Statement, error) {
+	st, err := s.Statement(ctx, db, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if ifVersion != 0 && st.Version != ifVersion {
+		return nil, apperr.Conflict("version_conflict", "the statement was changed by someone else; reload it").With("current", st.Version)
+	}
+	finance := !p.Integration && (p.Has(auth.RoleAdmin) || p.Has(auth.RoleFinance))
+	var from, to string
+	switch action {
+	case "approve":
+		ok, err := canApprove(ctx, db, p, st.Rep)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if p.UserID == st.Rep {
+				return nil, apperr.Forbidden("you cannot approve your own statement")
+			}
+			return nil, apperr.Forbidden("only the rep's manager, finance or an admin can approve a statement")
+		}
+		from, to = StatusDraft, StatusApproved
+	case "pay":
+		if !finance || p.UserID == st.Rep {
+			return nil, apperr.Forbidden("only finance or an admin can mark a statement paid (and not their own)")
+		}
+		from, to = StatusApproved, StatusPaid
+	case "reopen":
+		if !finance {
+			return nil, apperr.Forbidden("only finance or an admin can reopen a statement")
+		}
+		from, to = StatusApproved, StatusDraft
+	default:
+		return nil, apperr.BadRequest("unknown statement action %q", action)
+	}
+	if st.Status != from {
+		code, msg := "statement_status", fmt.Sprintf("the statement is %s; only a %s statement can be %s", st.Status, from, pastTense(action))
+		if st.Status == StatusPaid {
+			code, msg = "statement_paid", "the statement is already paid and locked; changes go into a later period as adjustments"
+		}
+		return nil, apperr.Conflict(code, "%s", msg).With("status", st.Status)
+	}
+	if !st.Computed && action == "approve" {
+		return nil, apperr.Conflict("statement_not_computed", "the period has not been run yet; run it before approving")
+	}
+	d, err := db.Get(ctx, collStatements, id)
+	if err != nil {
+		return nil, fmt.Errorf("load statement %s: %w", id, err)
+	}
+	if store.Version(d) != st.Version {
+		return nil, apperr.Conflict("version_conflict", "the statement was changed meanwhile; reload it")
+	}
+	st.Status = to
+	st.History = append(st.History, Event{At: s.Now().UTC(), By: p.UserID, Action: action, From: from, To: to, Note: note})
+	nd, err := st.doc()
+	if err != nil {
+		return nil, err
+	}
+	v, err := db.Replace(ctx, collStatements, nd, st.Version)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, apperr.Conflict("version_conflict", "the statement was changed meanwhile; reload it")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s statement %s: %w", action, id, err)
+	}
+	st.Version = v
+	if err := audit.Append(ctx, db, p.UserID, "statement."+action, "statement:"+id,
+		map[string]any{"from": from, "to": to, "total": st.Total, "note": note}); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+func pastTense(action string) string {
+	switch action {
+	case "approve":
+		return "approved"
+	case "pay":
+		return "paid"
+	}
+	return action + "ed"
+}
+
+// repStatements loads every statement of a plan for a rep, by period start.
+func repStatements(ctx context.Context, db store.DB, plan, rep string) ([]*Statement, error) {
+	var out []*Statement
+	err := db.Scan(ctx, collStatements, store.Query{Where: []store.Cond{
+		{Field: "plan", Op: store.Eq, Value: plan}, {Field: "rep", Op: store.Eq, Value: rep}},
+		Sort: []store.SortKey{{Field: "periodStart"}}}, func(d store.Doc) error {
+		st, err := statementFrom(d)
+		if err != nil {
+			return err
+		}
+		out = append(out, st)
+		return nil
+	})
+	return out, err
+}
+
+// putStatement writes st: an insert when version is 0, else a replace at
+// that version. It returns the new version.
+func putStatement(ctx context.Context, db store.DB, st *Statement) (int64, error) {
+	d, err := st.doc()
+	if err != nil {
+		return 0, err
+	}
+	if st.Version == 0 {
+		v, err := db.Insert(ctx, collStatements, d)
+		if errors.Is(err, store.ErrDuplicate) {
+			return 0, store.ErrConflict
+		}
+		return v, err
+	}
+	return db.Replace(ctx, collStatements, d, st.Version)
+}
+
+// placeAdjustments makes the adjustment lines of one source group (a locked
+// period's lines, or one dispute) equal want, net of what locked statements
+// already carry for the same sources: the remainder goes into the rep's
+// first open statement after `after` (created as a draft if need be), and
+// the group's lines are removed from every other draft. Keys of want are
+// Source.key(); a zero amount removes the line. group selects the lines of
+// the group in existing statements. It returns the statement written to
+// ("" when nothing changed).
+func (s *Service) placeAdjustments(ctx context.Context, db store.DB, pl *Plan, cal period.Calendar, rep, repName string, after period.Period,
+	group func(*Source) bool, want map[string]Line, actor string) (string, error) {
+	for attempt := 0; ; attempt++ {
+		id, err := s.placeOnce(ctx, db, pl, cal, rep, repName, after, group, want, actor)
+		if errors.Is(err, store.ErrConflict) && attempt < 3 {
+			continue // a concurrent write: read again and redo
+		}
+		return id, err
+	}
+}
+
+func (s *Service) placeOnce(ctx context.Context, db store.DB, pl *Plan, cal period.Calendar, rep, repName string, after period.Period,
+	group func(*Source) bool, want map[string]Line, actor string) (string, error) {
+	sts, err := repStatements(ctx, db, pl.Key, rep)
+	if err != nil {
+		return "", err
+	}
+	byPeriod := map[string]*Statement{}
+	locked := map[string]int64{}
+	for _, st := range sts {
+		byPeriod[st.Period] = st
+		if st.Locked() {
+			for _, l := range st.adjustments() {
+				if group(l.Source) {
+					locked[l.Source.key()] += l.Amount
+				}
+			}
+		}
+	}
+	// The first open period after `after`.
+	next := after
+	var target *Statement
+	for i := 0; i < 240; i++ {
+		next = cal.Of(next.End, pl.Grain)
+		st := byPeriod[next.Key]
+		if st == nil {
+			target = &Statement{ID: statementID(pl.Key, next.Key, rep), Plan: pl.Key, PlanVersion: pl.Version, Period: next.Key,
+				PeriodStart: next.Start.UTC(), PeriodEnd: next.End.UTC(), Rep: rep, RepName: repName, Status: StatusDraft, Currency: pl.Currency,
+				Lines: []Line{}, History: []Event{}, ComputedAt: s.Now().UTC()}
+			break
+		}
+		if !st.Locked() {
+			target = st
+			break
+		}
+	}
+	if target == nil {
+		return "", fmt.Errorf("no open period after %s for %s", after.Key, rep)
+	}
+	// The lines the target should carry for this group.
+	var lines []Line
+	for _, k := range sortedKeys(want) {
+		l := want[k]
+		l.Amount -= locked[k]
+		if l.Amount != 0 {
+			lines = append(lines, l)
+		}
+	}
+	written := ""
+	// Target first: a crash before the clean-up below leaves a line twice
+	// in drafts (never paid), which the next placement removes.
+	if changed := replaceGroup(target, group, lines); changed {
+		target.History = append(target.History, Event{At: s.Now().UTC(), By: actor, Action: "adjust",
+			Note: fmt.Sprintf("adjustments for %s", after.Key)})
+		target.retotal()
+		v, err := putStatement(ctx, db, target)
+		if err != nil {
+			return "", err
+		}
+		target.Version, written = v, target.ID
+	}
+	for _, st := range sts {
+		if st.ID == target.ID || st.Locked() {
+			continue
+		}
+		if replaceGroup(st, group, nil) {
+			st.retotal()
+			if _, err := putStatement(ctx, db, st); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// replaceGroup replaces st's adjustment lines of the group by lines (in
+// place, keeping the other lines' order) and reports whether anything changed.
+func replaceGroup(st *Statement, group func(*Source) bool, lines []Line) bool {
+	var kept, old []Line
+	for _, l := range st.Lines {
+		if l.Source != nil && group(l.Source) {
+			old = append(old, l)
+		} else {
+			kept = append(kept, l)
+		}
+	}
+	if len(old) == len(lines) {
+		a, _ := json.Marshal(old)
+		b, _ := json.Marshal(lines)
+		if string(a) == string(b) {
+			return false
+		}
+	}
+	st.Lines = append(kept, lines...)
+	if st.Lines == nil {
+		st.Lines = []Line{}
+	}
+	return true
+}
+
+// adjustmentLine makes an adjustment line.
+func adjustmentLine(src Source, record, object string, amount int64, noteZh, noteEn string) Line {
+	return Line{ID: shortHash("a", src.key()), Source: &src, Line: calc.Line{Rule: "adjustment", Kind: calc.KindAdjustment,
+		Record: record, Object: object, Amount: amount, Explain: calc.Explanation{Note: noteZh + " / " + noteEn}}}
+}
+
+// fingerprint hashes a rep's inputs (without record data).
+func fingerprint(version int64, in *calc.Input) string {
+	b, _ := json.Marshal(struct {
+		V  int64
+		In *calc.Input
+	}{version, in})
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:12])
+}
+
+var _ = slices.Contains[[]string]
