@@ -26,6 +26,7 @@ func (s *Server) table() []route {
 	rs = append(rs, s.trackingRoutes()...)
 	rs = append(rs, s.targetRoutes()...)
 	rs = append(rs, s.templateRoutes()...)
+	rs = append(rs, s.scorecardRoutes()...)
 	return rs
 }
 

@@ -21,6 +21,7 @@ import (
 	"stride/engine/pipeline"
 	"stride/engine/progress"
 	"stride/engine/records"
+	"stride/engine/scorecard"
 	"stride/engine/store"
 	"stride/engine/targets"
 	"stride/engine/templates"
@@ -47,7 +48,9 @@ type Deps struct {
 	// Templates may be nil (then template routes answer 404); Examples
 	// holds the built-in templates (<name>/template.json), may be nil.
 	Templates *templates.Service
-	Examples  fs.FS
+	// Scorecards may be nil (then scorecard routes answer 404).
+	Scorecards *scorecard.Service
+	Examples   fs.FS
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.
