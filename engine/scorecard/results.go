@@ -18,6 +18,13 @@ import (
 	"stride/engine/tracking"
 )
 
+// BatchTargets is an optional extension of progress.Targets that answers
+// many nodes of one metric, level and period at once (the target plan
+// service implements it). Nodes without a target are absent.
+type BatchTargets interface {
+	TargetsOf(ctx context.Context, db store.DB, tenant string, q progress.TargetQuery, nodes []string) (map[string]progress.TargetAnswer, error)
+}
+
 // Ranking is the ranking method of every leaderboard (see the package doc).
 const Ranking = "competition"
 
@@ -487,8 +494,46 @@ func (s *Service) loadAttainment(ctx context.Context, db store.DB, tenant string
 			return err
 		}
 	}
-	type tkey struct{ metric, level, user string }
-	targets := map[tkey]*int64{}
+	// Targets: per attainment item, every member's at once when the
+	// Targets implementation can (BatchTargets), else one by one.
+	type tkey struct{ metric, level string }
+	targets := map[tkey]map[string]*int64{}
+	nodes := make([]string, len(ids))
+	for i, id := range ids {
+		nodes[i] = "user:" + id
+	}
+	for _, it := range d.Items {
+		tk := tkey{it.Metric, it.LevelOf()}
+		if it.Type != TypeAttainment || targets[tk] != nil {
+			continue
+		}
+		got := map[string]*int64{}
+		targets[tk] = got
+		if s.targets == nil {
+			continue
+		}
+		tq := progress.TargetQuery{Metric: it.Metric, Level: it.LevelOf(), Period: per, At: now}
+		if bt, ok := s.targets.(BatchTargets); ok {
+			as, err := bt.TargetsOf(ctx, db, tenant, tq, nodes)
+			if err != nil {
+				return err
+			}
+			for n, a := range as {
+				got[strings.TrimPrefix(n, "user:")] = ptr(a.Target)
+			}
+			continue
+		}
+		for _, id := range ids {
+			tq.Node = "user:" + id
+			a, ok, err := s.targets.Target(ctx, db, tenant, tq)
+			if err != nil {
+				return err
+			}
+			if ok {
+				got[id] = ptr(a.Target)
+			}
+		}
+	}
 	for mi := range members {
 		m := &members[mi]
 		one := tracking.Ranges{m.ID: {{From: from, To: to}}}
@@ -518,18 +563,7 @@ func (s *Service) loadAttainment(ctx context.Context, db store.DB, tenant string
 				continue
 			}
 			in := Input{Actual: actuals[it.Metric]}
-			tk := tkey{it.Metric, it.LevelOf(), m.ID}
-			tgt, seen := targets[tk]
-			if !seen && s.targets != nil {
-				a, ok, err := s.targets.Target(ctx, db, tenant, progress.TargetQuery{Metric: it.Metric, Level: it.LevelOf(), Node: "user:" + m.ID, Period: per, At: now})
-				if err != nil {
-					return err
-				}
-				if ok {
-					tgt = ptr(a.Target)
-				}
-				targets[tk] = tgt
-			}
+			tgt := targets[tkey{it.Metric, it.LevelOf()}][m.ID]
 			in.Target = tgt
 			switch {
 			case in.Actual == nil:
