@@ -30,6 +30,7 @@ import (
 
 	"stride/engine/api"
 	"stride/engine/auth"
+	"stride/engine/scorecard"
 	"stride/engine/setup"
 	"stride/engine/store"
 	"stride/engine/store/mongo"
@@ -172,6 +173,12 @@ func serve() error {
 	if err := a.Background(ctx); err != nil {
 		return err
 	}
+	// Scorecards read attainment like progress does: the tracker's rollups
+	// and the target plans' targets. The service declares its collections
+	// in each tenant on first use.
+	scorecards := scorecard.New(a.Objects, a.Tracker, a.Tenants)
+	scorecards.SetTargets(a.Targets)
+	a.Tenants.AddCollections(scorecards.Collections()...)
 	var uiFS = ui.FS()
 	if !ui.Built() {
 		uiFS = nil
@@ -181,7 +188,7 @@ func serve() error {
 		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
 			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, UI: uiFS, Version: version,
-			Commission: a.Commission}).Handler(),
+			Commission: a.Commission, Scorecards: scorecards}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

@@ -200,6 +200,9 @@ func components() map[string]any {
 		"TemplateList":    obj(map[string]any{"items": arr(obj(map[string]any{"name": str, "metadata": anyObj, "contains": anyObj}))}),
 		"RuleCheckResult": obj(map[string]any{"ok": boolean, "type": str, "value": map[string]any{}, "reads": map[string]any{}, "errors": arr(fieldErr)}),
 	}
+	for k, v := range scorecardComponents(defs) {
+		out[k] = v
+	}
 	for k, v := range defs {
 		out[k] = v
 	}

@@ -28,6 +28,7 @@ func (s *Server) table() []route {
 	rs = append(rs, s.templateRoutes()...)
 	rs = append(rs, s.jobRoutes()...)
 	rs = append(rs, s.commissionRoutes()...)
+	rs = append(rs, s.scorecardRoutes()...)
 	return rs
 }
 

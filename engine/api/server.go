@@ -22,6 +22,7 @@ import (
 	"stride/engine/pipeline"
 	"stride/engine/progress"
 	"stride/engine/records"
+	"stride/engine/scorecard"
 	"stride/engine/store"
 	"stride/engine/targets"
 	"stride/engine/templates"
@@ -52,6 +53,8 @@ type Deps struct {
 	// Commission may be nil (then commission routes answer 404). Its job
 	// service serves the job routes.
 	Commission *commission.Service
+	// Scorecards may be nil (then scorecard routes answer 404).
+	Scorecards *scorecard.Service
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.

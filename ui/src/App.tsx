@@ -26,6 +26,9 @@ const TargetPlansPage = lazy(() => import('./pages/TargetPlans.tsx'));
 const TargetPlanPage = lazy(() => import('./pages/TargetPlan.tsx'));
 const TemplatesPage = lazy(() => import('./pages/Templates.tsx'));
 const TemplateDiffPage = lazy(() => import('./pages/TemplateDiff.tsx'));
+const LeaderboardPage = lazy(() => import('./pages/Leaderboard.tsx'));
+const ScorecardsPage = lazy(() => import('./pages/Scorecards.tsx'));
+const ScorecardEditorPage = lazy(() => import('./pages/ScorecardEditor.tsx'));
 
 const FONT =
   '-apple-system, BlinkMacSystemFont, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -89,6 +92,9 @@ export function App() {
                 <Route path="admin/pipelines/:key" element={<RequireAdmin>{page(<PipelineEditorPage />)}</RequireAdmin>} />
                 <Route path="admin/templates" element={page(<TemplatesPage />)} />
                 <Route path="admin/templates/diff" element={<RequireAdmin>{page(<TemplateDiffPage />)}</RequireAdmin>} />
+                <Route path="leaderboard" element={page(<LeaderboardPage />)} />
+                <Route path="admin/scorecards" element={<RequireAdmin>{page(<ScorecardsPage />)}</RequireAdmin>} />
+                <Route path="admin/scorecards/:key" element={<RequireAdmin>{page(<ScorecardEditorPage />)}</RequireAdmin>} />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>

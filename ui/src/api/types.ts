@@ -536,3 +536,128 @@ export interface TemplateDiffEntry {
   status: 'added' | 'removed' | 'changed';
   changes?: { path: string; old: unknown; new: unknown }[];
 }
+
+// Scorecards (考核方案) and the leaderboard (排行榜): engine/scorecard, docs/api.md.
+
+export type ScorecardItemType = 'attainment' | 'rating' | 'expr';
+
+export interface ScorecardItemDef {
+  key: string;
+  label?: Localized;
+  weight: number;
+  cap?: number;
+  type: ScorecardItemType;
+  metric?: string;
+  level?: 'floor' | 'target' | 'stretch';
+  object?: string;
+  field?: string;
+  userField?: string;
+  periodField?: string;
+  scale?: { min: number; max: number };
+  formula?: string;
+}
+
+export interface ScorecardGrade {
+  grade: string;
+  min: number;
+  label?: Localized;
+}
+
+export interface ScorecardTitleDef {
+  key: string;
+  title: Localized;
+  top: number;
+  minScore?: number;
+}
+
+export interface ScorecardDefinition {
+  key?: string;
+  label?: Localized;
+  description?: Localized;
+  grain?: 'week' | 'month' | 'quarter' | 'year';
+  population?: { roles?: string[]; teams?: string[] };
+  items?: ScorecardItemDef[];
+  grades?: ScorecardGrade[];
+  fallbackGrade?: string;
+  recognition?: ScorecardTitleDef[];
+  [k: string]: unknown;
+}
+
+export interface ScorecardItemScore {
+  key: string;
+  type: ScorecardItemType;
+  weight: number;
+  cap: number;
+  score: number | null;
+  raw?: number;
+  capped?: boolean;
+  share: number | null;
+  reason?: 'no_target' | 'no_value' | 'no_rating' | 'input_missing' | 'formula_error';
+  message?: string;
+  actual?: number;
+  target?: number;
+  attainment?: number;
+  rating?: number;
+  ratings?: number;
+  inputs?: Record<string, number | null>;
+}
+
+export interface ScorecardTitleRef {
+  key: string;
+  title: Localized;
+}
+
+export interface ScorecardRow {
+  user: { id: string; name: string };
+  rank: number | null;
+  overallRank?: number;
+  score: number | null;
+  grade: string | null;
+  titles: ScorecardTitleRef[];
+  detail: boolean;
+  items?: ScorecardItemScore[];
+  explain?: string;
+}
+
+export interface ScorecardItemInfo {
+  key: string;
+  label?: Localized;
+  type: ScorecardItemType;
+  weight: number;
+  cap: number;
+  metric?: string;
+  level?: string;
+  unit?: MetricUnit;
+  scale?: number;
+  ratingScale?: { min: number; max: number };
+  formula?: string;
+}
+
+export interface ScorecardResults {
+  scorecard: {
+    key: string;
+    version: number;
+    label?: Localized;
+    grain: string;
+    items: ScorecardItemInfo[];
+    grades: ScorecardGrade[];
+    fallbackGrade?: string;
+    recognition: ScorecardTitleDef[];
+  };
+  period: { key: string; start: string; end: string; closed: boolean };
+  node: { kind: 'company' | 'team' | 'user'; id?: string; name: string };
+  ranking: 'competition';
+  awarded: { at: string; by: string; version: number } | null;
+  provisionalTitles: boolean;
+  rows: ScorecardRow[];
+}
+
+export interface ScorecardAward {
+  scorecard: string;
+  version: number;
+  period: string;
+  at: string;
+  by: string;
+  titles: ScorecardTitleDef[];
+  winners: { user: { id: string; name: string }; rank: number; score: number; grade: string | null; titles: ScorecardTitleRef[] }[];
+}

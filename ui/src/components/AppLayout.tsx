@@ -1,7 +1,7 @@
 import { Suspense, useMemo, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { Avatar, Button, Drawer, Dropdown, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
-import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined } from '@ant-design/icons';
+import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined } from '@ant-design/icons';
 import { useAuth } from '../auth.tsx';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { isPublished, ObjectsProvider, useObjects } from '../objects.tsx';
@@ -22,6 +22,8 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith('/admin/objects')) return 'admin:objects';
   if (pathname.startsWith('/admin/pipelines')) return 'admin:pipelines';
   if (pathname.startsWith('/admin/templates')) return 'admin:templates';
+  if (pathname.startsWith('/leaderboard')) return 'leaderboard';
+  if (pathname.startsWith('/admin/scorecards')) return 'admin:scorecards';
   return 'home';
 }
 
@@ -38,6 +40,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     const list: MenuProps['items'] = [
       { key: 'progress', icon: <RiseOutlined />, label: t('nav.progress') },
       { key: 'targets', icon: <AimOutlined />, label: t('nav.targets') },
+      { key: 'leaderboard', icon: <TrophyOutlined />, label: t('nav.leaderboard') },
       { key: 'home', icon: <HomeOutlined />, label: t('nav.home') },
       {
         type: 'group',
@@ -60,6 +63,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
           { key: 'admin:objects', icon: <DatabaseOutlined />, label: t('nav.objects') },
           { key: 'admin:pipelines', icon: <BranchesOutlined />, label: t('nav.pipelineAdmin') },
           { key: 'admin:templates', icon: <GiftOutlined />, label: t('nav.templates') },
+          { key: 'admin:scorecards', icon: <CheckSquareOutlined />, label: t('nav.scorecardAdmin') },
           { key: 'ext:docs', icon: <ApiOutlined />, label: t('nav.apiDocs') },
         ],
       });
@@ -78,6 +82,8 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     else if (key === 'admin:objects') navigate('/admin/objects');
     else if (key === 'admin:pipelines') navigate('/admin/pipelines');
     else if (key === 'admin:templates') navigate('/admin/templates');
+    else if (key === 'leaderboard') navigate('/leaderboard');
+    else if (key === 'admin:scorecards') navigate('/admin/scorecards');
     else if (key.startsWith('pipe:')) navigate(`/pipelines/${encodeURIComponent(key.slice(5))}/board`);
     else if (key.startsWith('rec:')) navigate(`/records/${encodeURIComponent(key.slice(4))}`);
     onNavigate?.();

@@ -21,8 +21,8 @@ import { FullPageSpin } from './FullPageSpin.tsx';
 const pretty = (v: unknown) => JSON.stringify(v, null, 2);
 
 interface ConfigDocumentOptions<D> {
-  /** kind is the API collection: objects or pipelines. */
-  kind: 'objects' | 'pipelines';
+  /** kind is the API collection: objects, pipelines or scorecards. */
+  kind: 'objects' | 'pipelines' | 'scorecards';
   key: string;
   /** readable reorders a loaded definition for reading (the server sends keys sorted). */
   readable: (def: D) => D;
