@@ -471,3 +471,164 @@ func TestAuthzMatrixFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAuthzRowVisibility: row visibility on every read path that returns
+// many rows — record lists (also when filtered or sorted), funnels, stuck
+// lists, progress children and drill-downs, target trees, diffs, proposals
+// and the plan's per-node settings — not only on get-by-id.
+func TestAuthzRowVisibility(t *testing.T) {
+	e := newEnv(t)
+	f := newAuthzFixture(t, e)
+	id := f.ids
+	east := []string{id["rep.e1"], id["rep.e2"], id["view.e"], id["gone"], id["left"], id["mgr.east"]}
+	west := []string{id["rep.w1"], id["mgr.west"]}
+	// who → the owners they may see (nil: everyone).
+	sees := map[string][]string{
+		"admin": nil, "finance": nil, "tok": nil,
+		"mgr": east, "mgr_other": west, "viewer": append(slices.Clone(east), id["view.e"]),
+		"owner": {id["rep.e1"]}, "rep_other": {id["rep.e2"]},
+	}
+	// Every actor creates a stuck-able open deal so each has rows of their own.
+	for _, a := range []string{"mgr", "mgr_other", "owner", "rep_other"} {
+		e.do("POST", "/api/v1/records/deal", f.tok[a], map[string]any{"name": "own " + a, "amount": 10, "customer": "c", "closeDate": "2026-05-01"}).must(t, 201)
+	}
+	visible := func(actor, owner string) bool {
+		s, ok := sees[actor]
+		return ok && (s == nil || slices.Contains(s, owner))
+	}
+	for actor := range sees {
+		tok := f.token(actor, "records:read")
+		// Lists, plain and with filters that name someone else's rows.
+		for _, q := range []string{"", "?sort=-amount", "?customer=c-w1-2026", "?customer[in]=c-e1-2026,c-w1-2026", "?amount[gte]=1&sort=customer&limit=1"} {
+			r := e.do("GET", "/api/v1/records/deal"+q, tok, nil).must(t, 200)
+			for _, it := range r.body["items"].([]any) {
+				if o := it.(map[string]any)["owner"].(string); !visible(actor, o) {
+					t.Errorf("%s lists %s a record of %s", actor, q, o)
+				}
+			}
+		}
+		all := e.do("GET", "/api/v1/records/deal?limit=500", tok, nil).must(t, 200).body["items"].([]any)
+		owners := map[string]bool{}
+		for _, it := range all {
+			owners[it.(map[string]any)["owner"].(string)] = true
+		}
+		for _, must := range map[string][]string{"mgr": {id["rep.e1"], id["rep.e2"]}, "mgr_other": {id["rep.w1"]}, "owner": {id["rep.e1"]},
+			"viewer": {id["rep.e1"], id["rep.e2"]}, "admin": {id["rep.e1"], id["rep.w1"]}, "finance": {id["rep.w1"]}}[actor] {
+			if !owners[must] {
+				t.Errorf("%s does not see the records of %s in the list", actor, must)
+			}
+		}
+		// Stuck records and funnels count only visible records.
+		st := e.do("GET", "/api/v1/pipelines/deal_sales/stuck", tok, nil).must(t, 200)
+		for _, it := range st.body["items"].([]any) {
+			if o := it.(map[string]any)["owner"].(string); !visible(actor, o) {
+				t.Errorf("%s: stuck list shows a record of %s", actor, o)
+			}
+		}
+		// Every win happened during this test, so this quarter's funnel
+		// (the default period) counts exactly the won deals the actor lists.
+		fn := e.do("GET", "/api/v1/pipelines/deal_sales/funnel", tok, nil).must(t, 200)
+		won, wantWon := -1, 0
+		for _, s := range fn.body["stages"].([]any) {
+			if s := s.(map[string]any); s["stage"] == "won" {
+				won = int(s["entered"].(float64))
+			}
+		}
+		for _, it := range all {
+			if it.(map[string]any)["data"].(map[string]any)["stage"] == "won" {
+				wantWon++
+			}
+		}
+		if won != wantWon {
+			t.Errorf("%s: the funnel counts %d won deals, the actor sees %d", actor, won, wantWon)
+		}
+		// Progress (own default node) and its drill-down.
+		pg := e.do("GET", "/api/v1/progress?metric=won_revenue&period=2026", tok, nil).must(t, 200)
+		for _, c := range pg.body["children"].([]any) {
+			n := c.(map[string]any)["node"].(map[string]any)
+			if n["kind"] == "user" && !visible(actor, n["id"].(string)) {
+				t.Errorf("%s: progress children include %v", actor, n)
+			}
+			if n["kind"] == "team" && actor == "mgr_other" && n["id"] == f.east {
+				t.Errorf("west's manager sees east in progress children")
+			}
+		}
+		dr := e.do("GET", "/api/v1/progress/records?metric=won_revenue&period=2026", tok, nil).must(t, 200)
+		for _, it := range dr.body["items"].([]any) {
+			if o := it.(map[string]any)["owner"].(string); !visible(actor, o) {
+				t.Errorf("%s: progress drill-down shows a record of %s", actor, o)
+			}
+		}
+		// Target tree (default node), diff, proposals and the plan's node settings.
+		plan := "/api/v1/target-plans/fy2026"
+		tr := e.do("GET", plan+"/tree", tok, nil).must(t, 200)
+		for _, c := range tr.body["children"].([]any) {
+			if k := c.(map[string]any)["key"].(string); !nodeVisible(f, actor, k, visible) {
+				t.Errorf("%s: target tree shows %s", actor, k)
+			}
+		}
+		df := e.do("GET", plan+"/diff?from=1&to=2", tok, nil).must(t, 200)
+		for _, cs := range df.body["nodes"].(map[string]any) {
+			for _, c := range cs.([]any) {
+				if k := c.(map[string]any)["key"].(string); !nodeVisible(f, actor, k, visible) {
+					t.Errorf("%s: target diff shows node %s", actor, k)
+				}
+			}
+		}
+		for _, c := range df.body["definition"].([]any) {
+			p := c.(map[string]any)["path"].(string)
+			if k, ok := strings.CutPrefix(p, "/nodes/"); ok {
+				k, _, _ = strings.Cut(k, "/")
+				if !nodeVisible(f, actor, k, visible) {
+					t.Errorf("%s: target diff shows a change of %s (%s)", actor, k, p)
+				}
+			}
+		}
+		pd := e.do("GET", plan, tok, nil).must(t, 200)
+		if ns, ok := pd.body["definition"].(map[string]any)["nodes"].(map[string]any); ok {
+			for k := range ns {
+				if !nodeVisible(f, actor, k, visible) {
+					t.Errorf("%s: the plan's working copy shows the settings of %s", actor, k)
+				}
+			}
+		}
+	}
+	// Proposals: east's manager proposes for rep.e1; west's manager and the
+	// other rep do not see it, the owner does.
+	plan := "/api/v1/target-plans/fy2026"
+	e.do("POST", plan+"/proposals", f.tok["mgr"], map[string]any{"node": "user:" + id["rep.e1"], "amounts": map[string]any{"target": 123_000_000}}).must(t, 200)
+	for actor, n := range map[string]int{"admin": 1, "mgr": 1, "owner": 1, "mgr_other": 0, "rep_other": 0, "finance": 1, "viewer": 1} {
+		ps := e.do("GET", plan+"/proposals", f.tok[actor], nil).must(t, 200).body["items"].([]any)
+		if len(ps) != n {
+			t.Errorf("%s sees %d proposals, want %d", actor, len(ps), n)
+		}
+	}
+	// A manager never reaches another team's node, whatever the path.
+	for _, p := range []string{"/api/v1/progress?metric=won_revenue&period=2026&node=team:" + f.east,
+		"/api/v1/progress/records?metric=won_revenue&period=2026&node=user:" + id["rep.e1"],
+		plan + "/tree?node=user:" + id["rep.e1"], plan + "/tree?node=team:" + f.east} {
+		e.do("GET", p, f.tok["mgr_other"], nil).must(t, 404)
+	}
+	e.do("GET", "/api/v1/progress?metric=won_revenue&period=2026&node=company", f.tok["mgr"], nil).must(t, 403)
+}
+
+// nodeVisible says whether a target node key is one actor may see.
+func nodeVisible(f *authzFixture, actor, key string, owner func(actor, owner string) bool) bool {
+	kind, id, _ := strings.Cut(key, ":")
+	switch kind {
+	case "user":
+		return owner(actor, id)
+	case "team":
+		switch actor {
+		case "admin", "finance", "tok":
+			return true
+		case "mgr", "viewer":
+			return id == f.east
+		case "mgr_other":
+			return id == f.west
+		}
+	case "company":
+		return slices.Contains([]string{"admin", "finance", "tok"}, actor)
+	}
+	return false
+}
