@@ -145,7 +145,12 @@ var fixtureUsers = []struct{ name, role, actor string }{
 	{"gone", "rep", "disabled"}, {"left", "rep", "revoked"},
 }
 
-func newAuthzFixture(t *testing.T, e *env) *authzFixture {
+func newAuthzFixture(t *testing.T, e *env) *authzFixture { return newMarkedFixture(t, e, "") }
+
+// newMarkedFixture puts mark into every name, label and reason it writes
+// (team names, display names, record names and customers, the plan's label,
+// lock reasons, token names), for the tenant isolation test's scans.
+func newMarkedFixture(t *testing.T, e *env, mark string) *authzFixture {
 	t.Helper()
 	f := &authzFixture{e: e, ids: map[string]string{}, pw: map[string]string{}, tok: map[string]string{"admin": e.admin},
 		scopeTok: map[string]string{}, noScopeTok: map[string]string{}, actorUser: map[string]string{"admin": "admin"}}
@@ -154,18 +159,21 @@ func newAuthzFixture(t *testing.T, e *env) *authzFixture {
 	for _, u := range fixtureUsers {
 		f.ids[u.name], userTok[u.name] = e.user(u.name, u.role)
 		f.pw[u.name] = "password-" + u.name
+		if mark != "" {
+			e.do("PATCH", "/api/v1/users/"+f.ids[u.name], e.admin, map[string]any{"displayName": mark + " " + u.name}).must(t, 200)
+		}
 		if u.actor != "" {
 			f.tok[u.actor] = userTok[u.name]
 			f.actorUser[u.actor] = u.name
 		}
 	}
-	f.east = e.do("POST", "/api/v1/teams", e.admin, map[string]any{"name": "华东 east", "managers": []string{f.ids["mgr.east"]}}).must(t, 201).body["id"].(string)
-	f.west = e.do("POST", "/api/v1/teams", e.admin, map[string]any{"name": "西部 west", "managers": []string{f.ids["mgr.west"]}}).must(t, 201).body["id"].(string)
+	f.east = e.do("POST", "/api/v1/teams", e.admin, map[string]any{"name": mark + "华东 east", "managers": []string{f.ids["mgr.east"]}}).must(t, 201).body["id"].(string)
+	f.west = e.do("POST", "/api/v1/teams", e.admin, map[string]any{"name": mark + "西部 west", "managers": []string{f.ids["mgr.west"]}}).must(t, 201).body["id"].(string)
 	for _, m := range [][2]string{{f.east, "rep.e1"}, {f.east, "rep.e2"}, {f.east, "view.e"}, {f.west, "rep.w1"}, {f.east, "gone"}, {f.east, "left"}} {
 		e.do("POST", "/api/v1/teams/"+m[0]+"/members", e.admin, map[string]any{"userId": f.ids[m[1]], "from": "2024-01-01"}).must(t, 201)
 	}
 	win := func(tok string, name string, amount int, day string) string {
-		id := e.do("POST", "/api/v1/records/deal", tok, map[string]any{"name": name, "amount": amount, "customer": "c-" + name, "closeDate": day}).must(t, 201).body["id"].(string)
+		id := e.do("POST", "/api/v1/records/deal", tok, map[string]any{"name": mark + name, "amount": amount, "customer": "c-" + name + mark, "closeDate": day}).must(t, 201).body["id"].(string)
 		for _, to := range []string{"qualified", "proposal", "won"} {
 			e.do("POST", "/api/v1/records/deal/"+id+"/transition", tok, map[string]any{"to": to}).must(t, 200)
 		}
@@ -179,19 +187,19 @@ func newAuthzFixture(t *testing.T, e *env) *authzFixture {
 	win(userTok["rep.w1"], "w1-2026", 700_000, "2026-03-01")
 
 	f.planDefinition = map[string]any{
-		"label": map[string]any{"zh-CN": "2026 赢单目标", "en": "2026 won revenue"}, "metric": "won_revenue", "fiscalYear": 2026,
+		"label": map[string]any{"zh-CN": mark + "2026 赢单目标", "en": "2026 won revenue"}, "metric": "won_revenue", "fiscalYear": 2026,
 		"amounts":     map[string]any{"floor": 800_000_000, "target": 1_000_000_000, "stretch": 1_200_000_000},
 		"granularity": 1_000_000, "attributes": []any{},
 		"allocation": map[string]any{"formula": "history.share", "equalSplitOnZero": true},
 	}
 	base := "/api/v1/target-plans/fy2026"
 	e.do("PUT", base, e.admin, f.planDefinition).must(t, 200)
-	e.do("POST", base+"/allocate", e.admin, map[string]any{"reason": "v1"}).must(t, 200)
-	e.do("POST", base+"/locks", e.admin, map[string]any{"node": "user:" + f.ids["rep.e2"], "amount": 100_000_000, "reason": "v2"}).must(t, 200)
+	e.do("POST", base+"/allocate", e.admin, map[string]any{"reason": mark + "v1"}).must(t, 200)
+	e.do("POST", base+"/locks", e.admin, map[string]any{"node": "user:" + f.ids["rep.e2"], "amount": 100_000_000, "reason": mark + "v2"}).must(t, 200)
 
 	scopes := []string{"records:read", "records:write", "config:read"}
 	mk := func(sc []string) string {
-		return e.do("POST", "/api/v1/tokens", e.admin, map[string]any{"name": "matrix " + strings.Join(sc, "+"), "scopes": sc}).must(t, 201).body["token"].(string)
+		return e.do("POST", "/api/v1/tokens", e.admin, map[string]any{"name": mark + "matrix " + strings.Join(sc, "+"), "scopes": sc}).must(t, 201).body["token"].(string)
 	}
 	for _, sc := range scopes {
 		f.scopeTok[sc] = mk([]string{sc})
