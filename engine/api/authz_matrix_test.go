@@ -427,6 +427,7 @@ func TestAuthzMatrix(t *testing.T) {
 			}
 			res := e.do(method, c.path, tok, c.body)
 			got[i] = observed(res.status)
+			leaks(t, method, path, res)
 			if want != nil && !classOf(res.status, want[actor]) {
 				t.Errorf("%s %s as %s: got %d, the matrix says %s (%s): %s", method, c.path, actor, res.status, want[actor], classes[want[actor]], trim(res.raw))
 			}
@@ -446,6 +447,23 @@ func TestAuthzMatrix(t *testing.T) {
 	}
 	if print {
 		fmt.Println(strings.Join(printed, "\n"))
+	}
+}
+
+// leaks fails a response that carries what no response may: a password
+// hash, a cookie (the API is Bearer-only, so there is nothing for CSRF to
+// ride on), or a token secret outside the two responses that hand one out.
+func leaks(t *testing.T, method, path string, r resp) {
+	t.Helper()
+	if strings.Contains(r.raw, "$argon2id$") || strings.Contains(r.raw, "passwordHash") {
+		t.Errorf("%s %s returns a password hash: %s", method, path, trim(r.raw))
+	}
+	if c := r.header.Get("Set-Cookie"); c != "" {
+		t.Errorf("%s %s sets a cookie (%s): the API authenticates by bearer token only", method, path, c)
+	}
+	issues := method == "POST" && (path == "/api/v1/auth/login" || path == "/api/v1/tokens")
+	if !issues && (strings.Contains(r.raw, `"sts_`) || strings.Contains(r.raw, `"sti_`)) {
+		t.Errorf("%s %s returns a token secret: %s", method, path, trim(r.raw))
 	}
 }
 

@@ -124,6 +124,7 @@ func (s *Server) logout(c *gin.Context, r *request) error {
 	if err := s.d.Auth.Logout(c.Request.Context(), r.p); err != nil {
 		return err
 	}
+	_ = audit.Append(c.Request.Context(), r.db, r.p.UserID, "auth.logout", "user:"+r.p.UserID, map[string]any{"ip": c.ClientIP()})
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -300,6 +301,9 @@ func (s *Server) listTokens(c *gin.Context, r *request) error {
 func (s *Server) createToken(c *gin.Context, r *request) error {
 	var in auth.TokenInput
 	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := s.d.Auth.AllowTokenCreation(r.p, c.ClientIP()); err != nil {
 		return err
 	}
 	t, err := s.d.Auth.CreateToken(c.Request.Context(), r.db, r.p, in)
