@@ -28,7 +28,7 @@ func TestSealOpen(t *testing.T) {
 		if a == b {
 			t.Fatal("two seals of one value are equal: nonce reuse")
 		}
-		if !IsSealed(a) || !strings.HasPrefix(a, "enc:v1:"+k.PrimaryID()+":") || strings.Contains(a, pt+"x") {
+		if !IsSealed(a) || !strings.HasPrefix(a, "enc:v1:"+k.PrimaryID()+":") {
 			t.Fatalf("format %q", a)
 		}
 		if pt != "" && strings.Contains(a, pt) {
