@@ -658,3 +658,54 @@ func nodeVisible(f *authzFixture, actor, key string, owner func(actor, owner str
 	}
 	return false
 }
+
+const (
+	securityDoc = "../../docs/security.md"
+	docBegin    = "<!-- authz-matrix:begin (generated from engine/api/testdata/authz/matrix.txt by TestAuthzMatrixDoc; STRIDE_AUTHZ_WRITE_DOCS=1 rewrites it) -->"
+	docEnd      = "<!-- authz-matrix:end -->"
+)
+
+// renderMatrix is the matrix as a Markdown table for docs/security.md.
+func renderMatrix(rows []matrixRow) string {
+	sym := map[string]string{"ok": "✓", "any": "✓", "403": "✗", "404": "hidden", "401": "401"}
+	var b strings.Builder
+	b.WriteString("| route | token scope | admin | manager (own team) | manager (other team) | rep (owner) | rep (other) | finance | viewer | token with scope | token without | signed out |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		cells := []string{"`" + r.method + " " + r.path + "`", r.scope}
+		for _, a := range actors[:9] {
+			cells = append(cells, sym[r.want[a]])
+		}
+		out := "401"
+		if r.want["anon"] != "401" {
+			out = "✓"
+		}
+		cells = append(cells, out)
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	return b.String()
+}
+
+// TestAuthzMatrixDoc keeps the role table of docs/security.md equal to the matrix.
+func TestAuthzMatrixDoc(t *testing.T) {
+	doc, err := os.ReadFile(securityDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	i, j := strings.Index(s, docBegin), strings.Index(s, docEnd)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no generated matrix section (%s … %s)", securityDoc, docBegin, docEnd)
+	}
+	want := s[:i+len(docBegin)] + "\n" + renderMatrix(readMatrix(t)) + s[j:]
+	if want == s {
+		return
+	}
+	if os.Getenv("STRIDE_AUTHZ_WRITE_DOCS") != "" {
+		if err := os.WriteFile(securityDoc, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("the role table of docs/security.md differs from %s: run STRIDE_AUTHZ_WRITE_DOCS=1 go test ./engine/api -run TestAuthzMatrixDoc", matrixFile)
+}
