@@ -636,6 +636,17 @@ func TestAuthzRowVisibility(t *testing.T) {
 		e.do("GET", p, f.tok["mgr_other"], nil).must(t, 404)
 	}
 	e.do("GET", "/api/v1/progress?metric=won_revenue&period=2026&node=company", f.tok["mgr"], nil).must(t, 403)
+
+	// Ownership cannot be used to push rows across the tree: a rep cannot
+	// give a record to a peer, a manager only to someone they see.
+	deal := func(owner string) map[string]any {
+		return map[string]any{"name": "assign", "amount": 1, "customer": "c", "closeDate": "2026-05-01", "owner": owner}
+	}
+	e.do("POST", "/api/v1/records/deal", f.tok["owner"], deal(id["rep.e2"])).must(t, 403)
+	e.do("POST", "/api/v1/records/deal", f.tok["mgr"], deal(id["rep.w1"])).must(t, 403)
+	e.do("POST", "/api/v1/records/deal", f.tok["mgr"], deal(id["rep.e2"])).must(t, 201)
+	e.do("PATCH", "/api/v1/records/deal/"+f.recE1, f.tok["owner"], map[string]any{"owner": id["rep.w1"]}).must(t, 403)
+	e.do("PATCH", "/api/v1/records/deal/"+f.recE1, f.tok["mgr"], map[string]any{"owner": id["rep.w1"]}).must(t, 403)
 }
 
 // nodeVisible says whether a target node key is one actor may see.
