@@ -330,7 +330,10 @@ func passwd(args []string) error {
 	if _, err := auth.UpdateUser(ctx, db, "system", u.ID, auth.UserInput{Password: &pw}, 0); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "password changed")
+	if _, err := a.Auth.EndSessions(ctx, args[0], u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "password changed; the user's sessions ended")
 	return nil
 }
 

@@ -189,6 +189,12 @@ func (s *Server) updateUser(c *gin.Context, r *request) error {
 	if err != nil {
 		return err
 	}
+	if in.Password != nil || (in.Disabled != nil && *in.Disabled) {
+		// A reset password or a deactivation ends the user's sessions.
+		if _, err := s.d.Auth.EndSessions(c.Request.Context(), r.p.Tenant, u.ID); err != nil {
+			return err
+		}
+	}
 	c.Header("ETag", etag(u.Version))
 	c.JSON(http.StatusOK, u)
 	return nil
@@ -200,6 +206,9 @@ func (s *Server) deleteUser(c *gin.Context, r *request) error {
 	}
 	disabled := true
 	if _, err := auth.UpdateUser(c.Request.Context(), r.db, r.p.UserID, c.Param("id"), auth.UserInput{Disabled: &disabled}, 0); err != nil {
+		return err
+	}
+	if _, err := s.d.Auth.EndSessions(c.Request.Context(), r.p.Tenant, c.Param("id")); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

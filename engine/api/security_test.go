@@ -70,6 +70,20 @@ func TestRevocationIsImmediate(t *testing.T) {
 	e.do("PATCH", "/api/v1/users/"+bid, e.admin, map[string]any{"roles": []string{"rep"}}).must(t, 200)
 	e.do("GET", "/api/v1/users", btok, nil).must(t, 403)
 
+	// A password reset ends the user's sessions (integration tokens stay);
+	// a re-enabled user's old sessions stay dead.
+	rid, rtok := e.user("reset.me", "rep")
+	rtok2 := e.login("reset.me", "password-reset.me")
+	e.do("PATCH", "/api/v1/users/"+rid, e.admin, map[string]any{"password": "a-new-password-1"}).must(t, 200)
+	e.do("GET", "/api/v1/me", rtok, nil).must(t, 401)
+	e.do("GET", "/api/v1/me", rtok2, nil).must(t, 401)
+	rtok3 := e.login("reset.me", "a-new-password-1")
+	e.do("PATCH", "/api/v1/users/"+rid, e.admin, map[string]any{"disabled": true}).must(t, 200)
+	e.do("PATCH", "/api/v1/users/"+rid, e.admin, map[string]any{"disabled": false}).must(t, 200)
+	e.do("GET", "/api/v1/me", rtok3, nil).must(t, 401)
+	e.do("GET", "/api/v1/me", e.login("reset.me", "a-new-password-1"), nil).must(t, 200)
+	e.do("GET", "/api/v1/me", e.admin, nil).must(t, 200) // nobody else's
+
 	e.do("POST", "/api/v1/auth/logout", btok, nil).must(t, 204)
 	e.do("GET", "/api/v1/me", btok, nil).must(t, 401)
 	// A token that merely looks right is refused the same way.

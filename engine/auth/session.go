@@ -182,6 +182,29 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	return nil
 }
 
+// EndSessions ends every login session of a user at once (not their
+// integration tokens, which are separate credentials): called when their
+// password changes or they are deactivated, so a stolen session does not
+// outlive the reset, and re-enabling a user does not revive old sessions.
+func (s *Service) EndSessions(ctx context.Context, tenantName, userID string) (int, error) {
+	var ids []string
+	err := s.sys.Scan(ctx, collSessions, store.Query{Where: []store.Cond{
+		{Field: "tenant", Op: store.Eq, Value: tenantName}, {Field: "kind", Op: store.Eq, Value: "session"},
+		{Field: "userId", Op: store.Eq, Value: userID}}}, func(d store.Doc) error {
+		ids = append(ids, store.ID(d))
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("find sessions of %s: %w", userID, err)
+	}
+	for _, id := range ids {
+		if err := s.sys.Delete(ctx, collSessions, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return 0, fmt.Errorf("end session of %s: %w", userID, err)
+		}
+	}
+	return len(ids), nil
+}
+
 // Token describes an integration token (never its secret).
 type Token struct {
 	ID        string    `json:"id"`
