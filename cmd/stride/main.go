@@ -104,6 +104,9 @@ Environment:
   STRIDE_DEMO            first start: classic (default) or a template (saas, pharma,
                          manufacturing, retail, or a path) installed with a year of demo data
   STRIDE_DEMO_PASSWORD   stride demo: password of the generated users (default: generated)
+  STRIDE_TRUSTED_PROXIES reverse proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For
+                         is believed (default: none)
+  STRIDE_SECRET_KEY      base64 32-byte key encrypting stored secrets (docs/security.md)
 `)
 }
 
@@ -188,7 +191,7 @@ func serve() error {
 		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
 			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, UI: uiFS, Version: version,
-			Commission: a.Commission, Scorecards: scorecards}).Handler(),
+			Commission: a.Commission, Scorecards: scorecards, TrustedProxies: trustedProxies()}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
@@ -335,7 +338,10 @@ func passwd(args []string) error {
 	if _, err := auth.UpdateUser(ctx, db, "system", u.ID, auth.UserInput{Password: &pw}, 0); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "password changed")
+	if _, err := a.Auth.EndSessions(ctx, args[0], u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "password changed; the user's sessions ended")
 	return nil
 }
 
@@ -393,4 +399,17 @@ func reconcile(args []string) error {
 		os.Exit(3)
 	}
 	return nil
+}
+
+// trustedProxies reads STRIDE_TRUSTED_PROXIES: the comma-separated addresses
+// or CIDRs of reverse proxies whose X-Forwarded-For names the client (none
+// by default: the client is the peer address).
+func trustedProxies() []string {
+	var out []string
+	for _, p := range strings.Split(os.Getenv("STRIDE_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -30,6 +30,8 @@ type env struct {
 	st    store.Store
 	auth  *auth.Service
 	admin string // admin's token
+	// tenant is who login signs in to ("" = demo).
+	tenant string
 }
 
 // open wires the engine over the store this scenario runs on, with the
@@ -141,7 +143,11 @@ func (e *env) do(method, path, token string, body any, headers ...string) resp {
 
 func (e *env) login(username, password string) string {
 	e.t.Helper()
-	r := e.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": "demo", "username": username, "password": password})
+	tenant := e.tenant
+	if tenant == "" {
+		tenant = "demo"
+	}
+	r := e.do("POST", "/api/v1/auth/login", "", map[string]any{"tenant": tenant, "username": username, "password": password})
 	if r.status != 200 {
 		e.t.Fatalf("login %s: %d %s", username, r.status, r.raw)
 	}

@@ -127,6 +127,7 @@ func (s *Server) logout(c *gin.Context, r *request) error {
 	if err := s.d.Auth.Logout(c.Request.Context(), r.p); err != nil {
 		return err
 	}
+	_ = audit.Append(c.Request.Context(), r.db, r.p.UserID, "auth.logout", "user:"+r.p.UserID, map[string]any{"ip": c.ClientIP()})
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -191,6 +192,12 @@ func (s *Server) updateUser(c *gin.Context, r *request) error {
 	if err != nil {
 		return err
 	}
+	if in.Password != nil || (in.Disabled != nil && *in.Disabled) {
+		// A reset password or a deactivation ends the user's sessions.
+		if _, err := s.d.Auth.EndSessions(c.Request.Context(), r.p.Tenant, u.ID); err != nil {
+			return err
+		}
+	}
 	c.Header("ETag", etag(u.Version))
 	c.JSON(http.StatusOK, u)
 	return nil
@@ -202,6 +209,9 @@ func (s *Server) deleteUser(c *gin.Context, r *request) error {
 	}
 	disabled := true
 	if _, err := auth.UpdateUser(c.Request.Context(), r.db, r.p.UserID, c.Param("id"), auth.UserInput{Disabled: &disabled}, 0); err != nil {
+		return err
+	}
+	if _, err := s.d.Auth.EndSessions(c.Request.Context(), r.p.Tenant, c.Param("id")); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
@@ -303,6 +313,9 @@ func (s *Server) listTokens(c *gin.Context, r *request) error {
 func (s *Server) createToken(c *gin.Context, r *request) error {
 	var in auth.TokenInput
 	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := s.d.Auth.AllowTokenCreation(r.p, c.ClientIP()); err != nil {
 		return err
 	}
 	t, err := s.d.Auth.CreateToken(c.Request.Context(), r.db, r.p, in)

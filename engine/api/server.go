@@ -59,7 +59,23 @@ type Deps struct {
 	UI fs.FS
 	// Version is the build's version string.
 	Version string
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For / X-Real-IP name the client. Empty: none — the
+	// client is the peer address, so nobody can pick the address that login
+	// rate limits and audit entries key on.
+	TrustedProxies []string
+	// RequestTimeout bounds every API handler's context (default
+	// DefaultRequestTimeout; writes that may rebuild, such as a publish or
+	// a template apply, get LongRequestTimeout).
+	RequestTimeout, LongRequestTimeout time.Duration
 }
+
+// Request deadlines: under the http.Server's WriteTimeout (cmd/stride), so a
+// slow handler ends with a 503 problem, not a cut connection.
+const (
+	DefaultRequestTimeout = 60 * time.Second
+	LongRequestTimeout    = 110 * time.Second
+)
 
 // Server is the HTTP API.
 type Server struct {
@@ -118,6 +134,18 @@ func New(d Deps) *Server {
 	s := &Server{d: d, metrics: newMetrics()}
 	s.routes = s.table()
 	e := gin.New()
+	// Never believe forwarding headers from arbitrary peers (gin trusts
+	// every proxy by default): see Deps.TrustedProxies.
+	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
+		slog.Error("ignoring invalid trusted proxies", "err", err)
+		_ = e.SetTrustedProxies(nil)
+	}
+	if d.RequestTimeout <= 0 {
+		s.d.RequestTimeout = DefaultRequestTimeout
+	}
+	if d.LongRequestTimeout <= 0 {
+		s.d.LongRequestTimeout = LongRequestTimeout
+	}
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	e.Use(s.recover, s.requestID, s.logRequests, s.metrics.observe, securityHeaders, limitBody)
@@ -142,7 +170,14 @@ func (s *Server) Handler() http.Handler { return s.engine }
 
 // wrap adds authentication, authorization and error mapping to a handler.
 func (s *Server) wrap(r route) gin.HandlerFunc {
+	timeout := s.d.RequestTimeout
+	if r.method == http.MethodPost || r.method == http.MethodPut {
+		timeout = s.d.LongRequestTimeout
+	}
 	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
 		req := &request{}
 		if !r.access.public {
 			p, err := s.authenticate(c)
@@ -232,13 +267,36 @@ func (s *Server) logRequests(c *gin.Context) {
 	slog.Log(c.Request.Context(), lvl, "http", attrs...)
 }
 
+// ContentSecurityPolicy is the policy of the web app and the other HTML
+// pages (/docs). The built UI is Vite output: module scripts and styles
+// from /assets, no inline scripts; ECharts and React set style attributes,
+// hence 'unsafe-inline' for styles only (no script can be injected through
+// it); charts export to data: URLs. Nothing is loaded from another origin.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// apiContentSecurityPolicy is for JSON: nothing may run or be framed.
+const apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	if !strings.HasPrefix(c.Request.URL.Path, "/api/") {
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+	if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
+		// Only meaningful (and only honoured by browsers) over HTTPS.
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		h.Set("Content-Security-Policy", apiContentSecurityPolicy)
+		// Pay and target data must not linger in shared or browser caches.
+		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	}
 	c.Next()
 }

@@ -2,7 +2,9 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -82,6 +84,24 @@ func (s *Server) getPlan(c *gin.Context, r *request) error {
 	p, err := s.d.Targets.Get(c.Request.Context(), r.db, c.Param("key"))
 	if err != nil {
 		return err
+	}
+	see, err := s.d.Targets.Visible(c.Request.Context(), r.db, r.p)
+	if err != nil {
+		return err
+	}
+	// Per-node settings (inputs, locks) of nodes the caller may not see stay hidden.
+	if ns, ok := p.Definition["nodes"].(map[string]any); ok {
+		def := make(map[string]any, len(p.Definition))
+		for k, v := range p.Definition {
+			def[k] = v
+		}
+		mine := map[string]any{}
+		for k, v := range ns {
+			if see(k) {
+				mine[k] = v
+			}
+		}
+		def["nodes"], p.Definition = mine, def
 	}
 	c.Header("ETag", etag(p.Version))
 	c.JSON(http.StatusOK, p)
@@ -194,6 +214,22 @@ func (s *Server) planDiff(c *gin.Context, r *request) error {
 	if err != nil {
 		return err
 	}
+	see, err := s.d.Targets.Visible(c.Request.Context(), r.db, r.p)
+	if err != nil {
+		return err
+	}
+	// Only the nodes the caller may see: their amounts and their settings.
+	for level, cs := range d.Nodes {
+		d.Nodes[level] = slices.DeleteFunc(cs, func(ch targets.NodeChange) bool { return !see(ch.Key) })
+	}
+	d.Definition = slices.DeleteFunc(d.Definition, func(ch targets.Change) bool {
+		node, ok := strings.CutPrefix(ch.Path, "/nodes/")
+		if !ok {
+			return false
+		}
+		node, _, _ = strings.Cut(node, "/")
+		return !see(strings.NewReplacer("~1", "/", "~0", "~").Replace(node))
+	})
 	c.JSON(http.StatusOK, d)
 	return nil
 }
@@ -216,6 +252,11 @@ func (s *Server) listProposals(c *gin.Context, r *request) error {
 	if err != nil {
 		return err
 	}
+	see, err := s.d.Targets.Visible(c.Request.Context(), r.db, r.p)
+	if err != nil {
+		return err
+	}
+	ps = slices.DeleteFunc(ps, func(p *targets.Proposal) bool { return !see(p.Node) })
 	c.JSON(http.StatusOK, gin.H{"items": ps})
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"stride/engine/apperr"
+	"stride/engine/audit"
 	"stride/engine/templates"
 )
 
@@ -84,6 +85,14 @@ func (s *Server) applyTemplate(c *gin.Context, r *request) error {
 	}
 	if err != nil {
 		return err
+	}
+	if !in.DryRun {
+		// The definitions it changed are audited as the "template" actor;
+		// this entry says which admin applied what.
+		if err := audit.Append(c.Request.Context(), r.db, r.p.UserID, "template.apply", "template:"+b.Metadata.Name,
+			map[string]any{"version": b.Metadata.Version, "force": in.Force, "publishPlans": in.PublishPlans}); err != nil {
+			return err
+		}
 	}
 	c.JSON(http.StatusOK, rep)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"stride/engine/apperr"
+	"stride/engine/audit"
 	"stride/engine/config"
 	"stride/engine/progress"
 	"stride/engine/store"
@@ -118,6 +119,12 @@ func (s *Server) reconcile(c *gin.Context, r *request) error {
 	rep, err := s.d.Tracker.Reconcile(c.Request.Context(), r.db, r.p.Tenant, in.Repair)
 	if err != nil {
 		return err
+	}
+	if in.Repair {
+		if err := audit.Append(c.Request.Context(), r.db, r.p.UserID, "tracking.reconcile_repair", "tenant:"+r.p.Tenant,
+			map[string]any{"drift": len(rep.Drift)}); err != nil {
+			return err
+		}
 	}
 	rep.Drift = nonNil(rep.Drift)
 	c.JSON(http.StatusOK, rep)

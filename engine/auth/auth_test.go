@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPasswordHashing(t *testing.T) {
@@ -118,5 +119,38 @@ func TestVisibilityAllows(t *testing.T) {
 	v := Visibility{Owners: []string{"u1", "u2"}}
 	if !v.Allows("u2") || v.Allows("u3") || v.Allows("") {
 		t.Fatal("owner list")
+	}
+}
+
+func TestLimiterPerAddress(t *testing.T) {
+	l := newLimiter()
+	allowed := 0
+	for i := 0; i < 100; i++ { // a different username each time: only the address limit applies
+		if _, ok := l.allow("ip:5.6.7.8", "user:demo/u"+strings.Repeat("x", i%50)+string(rune('a'+i%26))); ok {
+			allowed++
+		}
+	}
+	if allowed < 30 || allowed > 31 {
+		t.Fatalf("per-address burst allowed %d attempts, want 30", allowed)
+	}
+	if _, ok := l.allow("ip:9.9.9.9", "user:demo/fresh"); !ok {
+		t.Fatal("another address was limited")
+	}
+}
+
+func TestTokenLimiter(t *testing.T) {
+	l := newTokenLimiter()
+	n := 0
+	for i := 0; i < 50; i++ {
+		if _, ok := l.allow("ip:1.1.1.1", "user:demo/u1"); ok {
+			n++
+		}
+	}
+	if n != 30 {
+		t.Fatalf("token creation burst %d, want 30", n)
+	}
+	wait, ok := l.allow("ip:1.1.1.1", "user:demo/u1")
+	if ok || wait <= 0 || wait > 10*time.Second {
+		t.Fatalf("limited: ok=%v wait=%v", ok, wait)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -37,12 +38,13 @@ type Service struct {
 	tenants    *tenant.Registry
 	sys        store.DB
 	SessionTTL time.Duration
-	limiter    *limiter
+	limiter    *limiter // login attempts
+	tokens     *limiter // integration token creation
 }
 
 // NewService returns an auth service over the tenant registry and system database.
 func NewService(tenants *tenant.Registry, sys store.DB) *Service {
-	return &Service{tenants: tenants, sys: sys, SessionTTL: 12 * time.Hour, limiter: newLimiter()}
+	return &Service{tenants: tenants, sys: sys, SessionTTL: 12 * time.Hour, limiter: newLimiter(), tokens: newTokenLimiter()}
 }
 
 // LoginResult is what a successful login returns.
@@ -62,6 +64,9 @@ func hashToken(tok string) string {
 // not reveal whether the tenant or user exists.
 func (s *Service) Login(ctx context.Context, tenantName, username, password, clientIP string) (LoginResult, error) {
 	if wait, ok := s.limiter.allow("ip:"+clientIP, "user:"+tenantName+"/"+strings.ToLower(username)); !ok {
+		// Not audited: a flood of refused attempts must not fill the
+		// tenant's audit log; the request log has them.
+		slog.WarnContext(ctx, "login rate-limited", "tenant", tenantName, "username", username, "ip", clientIP)
 		return LoginResult{}, apperr.New(apperr.KindTooMany, "rate_limited", "too many login attempts; try again later").
 			With("retryAfter", int(wait.Seconds()+1))
 	}
@@ -80,6 +85,14 @@ func (s *Service) Login(ctx context.Context, tenantName, username, password, cli
 	}
 	if d == nil {
 		_, _ = CheckPassword(dummyHash, password)
+		// Audited like a wrong password (same cost, same answer), under
+		// the name tried; never the password.
+		tried := strings.ToLower(username)
+		if len(tried) > 64 {
+			tried = tried[:64]
+		}
+		_ = audit.Append(ctx, db, "", "auth.login_failed", "username:"+tried,
+			map[string]any{"ip": clientIP, "reason": "unknown_user"})
 		return LoginResult{}, bad
 	}
 	hash, _ := d["passwordHash"].(string)
@@ -89,7 +102,11 @@ func (s *Service) Login(ctx context.Context, tenantName, username, password, cli
 	}
 	u := userFromDoc(d)
 	if !ok || u.Disabled {
-		_ = audit.Append(ctx, db, u.ID, "auth.login_failed", "user:"+u.ID, map[string]any{"ip": clientIP})
+		reason := "wrong_password"
+		if ok {
+			reason = "disabled"
+		}
+		_ = audit.Append(ctx, db, u.ID, "auth.login_failed", "user:"+u.ID, map[string]any{"ip": clientIP, "reason": reason})
 		return LoginResult{}, bad
 	}
 	tok := sessionPrefix + ids.Secret(32)
@@ -163,6 +180,29 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 		return fmt.Errorf("revoke session: %w", err)
 	}
 	return nil
+}
+
+// EndSessions ends every login session of a user at once (not their
+// integration tokens, which are separate credentials): called when their
+// password changes or they are deactivated, so a stolen session does not
+// outlive the reset, and re-enabling a user does not revive old sessions.
+func (s *Service) EndSessions(ctx context.Context, tenantName, userID string) (int, error) {
+	var ids []string
+	err := s.sys.Scan(ctx, collSessions, store.Query{Where: []store.Cond{
+		{Field: "tenant", Op: store.Eq, Value: tenantName}, {Field: "kind", Op: store.Eq, Value: "session"},
+		{Field: "userId", Op: store.Eq, Value: userID}}}, func(d store.Doc) error {
+		ids = append(ids, store.ID(d))
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("find sessions of %s: %w", userID, err)
+	}
+	for _, id := range ids {
+		if err := s.sys.Delete(ctx, collSessions, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return 0, fmt.Errorf("end session of %s: %w", userID, err)
+		}
+	}
+	return len(ids), nil
 }
 
 // Token describes an integration token (never its secret).
@@ -270,16 +310,38 @@ func (s *Service) RevokeToken(ctx context.Context, db store.DB, p *Principal, to
 	return audit.Append(ctx, db, p.UserID, "token.revoke", "token:"+tokenID, nil)
 }
 
-// limiter is a per-key token bucket for login attempts: 5 attempts in a burst,
+// AllowTokenCreation rate-limits integration token creation per account
+// and per client address (a stolen admin session cannot mint tokens in
+// bulk): a 429 problem with Retry-After when over.
+func (s *Service) AllowTokenCreation(p *Principal, clientIP string) error {
+	if wait, ok := s.tokens.allow("ip:"+clientIP, "user:"+p.Tenant+"/"+p.UserID); !ok {
+		return apperr.New(apperr.KindTooMany, "rate_limited", "too many tokens created; try again later").
+			With("retryAfter", int(wait.Seconds()+1))
+	}
+	return nil
+}
+
+// limiter is a per-key token bucket. For logins: 5 attempts in a burst,
 // then one every 12 seconds per username; 30 then one a second per address.
 type limiter struct {
 	mu   sync.Mutex
 	keys map[string]*rate.Limiter
 	seen map[string]time.Time
+	// rates for "ip:" keys and for every other key
+	ipEvery, keyEvery time.Duration
+	ipBurst, keyBurst int
 }
 
 func newLimiter() *limiter {
-	return &limiter{keys: map[string]*rate.Limiter{}, seen: map[string]time.Time{}}
+	return &limiter{keys: map[string]*rate.Limiter{}, seen: map[string]time.Time{},
+		ipEvery: time.Second, ipBurst: 30, keyEvery: 12 * time.Second, keyBurst: 5}
+}
+
+// newTokenLimiter limits token creation: 30 then one every 10 seconds per
+// account, 60 then one a second per address.
+func newTokenLimiter() *limiter {
+	return &limiter{keys: map[string]*rate.Limiter{}, seen: map[string]time.Time{},
+		ipEvery: time.Second, ipBurst: 60, keyEvery: 10 * time.Second, keyBurst: 30}
 }
 
 func (l *limiter) allow(keys ...string) (time.Duration, bool) {
@@ -300,9 +362,9 @@ func (l *limiter) allow(keys ...string) (time.Duration, bool) {
 		lim := l.keys[k]
 		if lim == nil {
 			if strings.HasPrefix(k, "ip:") {
-				lim = rate.NewLimiter(rate.Every(time.Second), 30)
+				lim = rate.NewLimiter(rate.Every(l.ipEvery), l.ipBurst)
 			} else {
-				lim = rate.NewLimiter(rate.Every(12*time.Second), 5)
+				lim = rate.NewLimiter(rate.Every(l.keyEvery), l.keyBurst)
 			}
 			l.keys[k] = lim
 		}

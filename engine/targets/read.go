@@ -631,3 +631,10 @@ func Normalize(def map[string]any) map[string]any {
 	}
 	return d.toMap()
 }
+
+// Visible returns which node keys (team:<id>, user:<id>, company) p may see,
+// for read paths that list nodes of a plan (diffs, proposals, the working
+// copy's per-node settings): the rule of Tree.
+func (s *Service) Visible(ctx context.Context, db store.DB, p *auth.Principal) (func(string) bool, error) {
+	return s.visible(ctx, db, p)
+}
