@@ -11,15 +11,24 @@ package api_test
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/csv"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"stride/engine/api"
+	"stride/engine/commission"
+	"stride/engine/scorecard"
+	"stride/engine/setup"
 )
 
 const matrixFile = "testdata/authz/matrix.txt"
@@ -121,9 +130,14 @@ func observed(status int) string {
 //	west: managed by mgr.west; rep rep.w1
 //
 // with won deals of 2025 (history) and 2026 (progress) for each rep, the
-// target plan fy2026 published twice (versions 1 and 2), integration tokens
-// for every scope and its complement, a disabled user's session and a
-// logged-out session.
+// target plan fy2026 published twice (versions 1 and 2), the commission plan
+// std (5 % of won deals, a quota bonus at 100 % of the fy2026 target,
+// assigned to reps) run by finance for February 2026 — statements for
+// rep.e1 (one line: the fixture record), rep.e2 and rep.w1 — with rep.e1's
+// dispute of their line open, the scorecard kpi (attainment of won revenue,
+// population: east's reps) with February's titles awarded, integration
+// tokens for every scope and its complement, a disabled user's session and
+// a logged-out session.
 type authzFixture struct {
 	e              *env
 	ids, pw        map[string]string // username → id, password
@@ -136,6 +150,44 @@ type authzFixture struct {
 	seq            atomic.Int64
 	actorUser      map[string]string // actor → username (session actors)
 	planDefinition map[string]any
+
+	stmt, stmtOther string // rep.e1's and rep.e2's February statements (std:2026-02:<user>)
+	stmtWest        string // rep.w1's
+	line            string // the line of rep.e1's statement that credits recE1
+	dispute         string // rep.e1's dispute of that line (as raised by the fixture)
+	runJob          string // finance's February run
+	payable         string // an approved statement of rep.e1 only finance and admins may pay
+	statementMonth  int    // the last month of 2026 run for a fresh statement
+	runMonth        int    // the last month of 2025 a matrix call ran
+}
+
+// Commission and scorecard keys of the fixture.
+const (
+	fixturePlan      = "std"
+	fixtureScorecard = "kpi"
+	fixturePeriod    = "2026-02"
+)
+
+// newAuthzEnv is newEnv with every optional service wired as cmd/stride
+// wires it (the scorecards too), so every served route reaches its handler.
+func newAuthzEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	a := open(t, dir)
+	e := &env{t: t, srv: httptest.NewServer(api.New(fullDeps(a)).Handler()), dir: dir, st: a.Store, auth: a.Auth}
+	t.Cleanup(func() { e.srv.Close(); a.Jobs.Wait(); a.Store.Close() })
+	e.admin = e.login("admin", adminPassword)
+	return e
+}
+
+// fullDeps are deps with the scorecard service.
+func fullDeps(a *setup.App) api.Deps {
+	sc := scorecard.New(a.Objects, a.Tracker, a.Tenants)
+	sc.SetTargets(a.Targets)
+	a.Tenants.AddCollections(sc.Collections()...)
+	d := deps(a)
+	d.Scorecards = sc
+	return d
 }
 
 var fixtureUsers = []struct{ name, role, actor string }{
@@ -213,10 +265,186 @@ func newMarkedFixture(t *testing.T, e *env, mark string) *authzFixture {
 	}
 	f.allTok = mk(scopes)
 
+	f.commission(mark)
+	f.scorecard(mark)
+
 	// The disabled user's and the logged-out session's tokens.
 	e.do("PATCH", "/api/v1/users/"+f.ids["gone"], e.admin, map[string]any{"disabled": true}).must(t, 200)
 	e.do("POST", "/api/v1/auth/logout", f.tok["revoked"], nil).must(t, 204)
 	return f
+}
+
+// commissionPlan pays 5 % of every won deal to its owner, and ¥1,000 when a
+// rep reaches their fy2026 target in a month (so the plan needs attainment).
+func commissionPlan(mark string) map[string]any {
+	return map[string]any{
+		"name":    map[string]any{"zh-CN": mark + "标准提成", "en": mark + "Standard"},
+		"grain":   "month",
+		"quota":   map[string]any{"metric": "won_revenue"},
+		"assign":  map[string]any{"roles": []any{"rep"}},
+		"credits": map[string]any{"object": "deal", "when": `stage == "won"`, "base": "amount", "dateField": "closeDate"},
+		"rules": []any{map[string]any{"key": "base", "name": map[string]any{"zh-CN": mark + "基础提成", "en": "Base"},
+			"rate": map[string]any{"kind": "constant", "value": 0.05}}},
+		"quotaBonuses": []any{map[string]any{"key": "full", "threshold": 1, "amount": 100_000}},
+	}
+}
+
+// commission publishes the plan, runs February as finance, and has rep.e1
+// dispute the line of their fixture record.
+func (f *authzFixture) commission(mark string) {
+	e, t := f.e, f.e.t
+	base := "/api/v1/commission-plans/" + fixturePlan
+	e.do("PUT", base, e.admin, commissionPlan(mark)).must(t, 200)
+	e.do("POST", base+"/publish", e.admin, nil).must(t, 200)
+	f.runJob = f.run(f.tok["finance"], fixturePeriod)
+	f.stmt = statementID(fixturePeriod, f.ids["rep.e1"])
+	f.stmtOther = statementID(fixturePeriod, f.ids["rep.e2"])
+	f.stmtWest = statementID(fixturePeriod, f.ids["rep.w1"])
+	for _, id := range []string{f.stmtOther, f.stmtWest} {
+		e.do("GET", "/api/v1/statements/"+id, e.admin, nil).must(t, 200)
+	}
+	st := e.do("GET", "/api/v1/statements/"+f.stmt, e.admin, nil).must(t, 200)
+	for _, l := range st.body["lines"].([]any) {
+		if l := l.(map[string]any); l["record"] == f.recE1 && l["kind"] == "rate" {
+			f.line = l["id"].(string)
+		}
+	}
+	if f.line == "" {
+		t.Fatalf("rep.e1's statement has no line for the fixture record: %s", st.raw)
+	}
+	f.dispute = f.e.do("POST", f.disputePath(), f.tok["owner"], map[string]any{"comment": mark + "这笔少算了 / too little"}).must(t, 201).body["id"].(string)
+}
+
+func statementID(per, user string) string { return fixturePlan + ":" + per + ":" + user }
+
+func (f *authzFixture) disputePath() string {
+	return "/api/v1/statements/" + f.stmt + "/lines/" + f.line + "/disputes"
+}
+
+// run runs the plan for a period as tok and waits for the job; it returns
+// the job's id.
+func (f *authzFixture) run(tok, per string) string {
+	e, t := f.e, f.e.t
+	t.Helper()
+	id := e.do("POST", "/api/v1/commission-runs", tok, map[string]any{"plan": fixturePlan, "period": per}).must(t, 202).body["id"].(string)
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		switch g := e.do("GET", "/api/v1/commission-runs/"+id, tok, nil).must(t, 200); g.body["status"] {
+		case "done":
+			return id
+		case "failed":
+			t.Fatalf("run %s failed: %s", per, g.raw)
+		}
+	}
+	t.Fatalf("run %s did not finish", per)
+	return ""
+}
+
+// settle waits until no job is queued or running (runs the matrix started
+// in the background), so they neither race the next call nor outlive the test.
+func (f *authzFixture) settle() {
+	e, t := f.e, f.e.t
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		busy := false
+		for _, j := range e.do("GET", "/api/v1/jobs?limit=500", e.admin, nil).must(t, 200).body["items"].([]any) {
+			if s := j.(map[string]any)["status"]; s == "queued" || s == "running" {
+				busy = true
+			}
+		}
+		if !busy {
+			return
+		}
+	}
+	t.Fatal("jobs did not finish")
+}
+
+// statusOf is a statement's status (as the admin sees it).
+func (f *authzFixture) statusOf(id string) string {
+	return f.e.do("GET", "/api/v1/statements/"+id, f.e.admin, nil).must(f.e.t, 200).body["status"].(string)
+}
+
+// draftStatement puts rep.e1's fixture statement back to draft.
+func (f *authzFixture) draftStatement() string {
+	if f.statusOf(f.stmt) == "approved" {
+		f.e.do("POST", "/api/v1/statements/"+f.stmt+"/reopen", f.e.admin, nil).must(f.e.t, 200)
+	}
+	return f.stmt
+}
+
+// approvedStatement has rep.e1's fixture statement approved.
+func (f *authzFixture) approvedStatement() string {
+	if f.statusOf(f.stmt) == "draft" {
+		f.e.do("POST", "/api/v1/statements/"+f.stmt+"/approve", f.e.admin, nil).must(f.e.t, 200)
+	}
+	return f.stmt
+}
+
+// freshApproved runs the next month of 2026 and approves rep.e1's new
+// statement: something to pay (paid is final, so every payment needs one).
+func (f *authzFixture) freshApproved() string {
+	f.statementMonth++
+	if f.statementMonth > 8 {
+		f.e.t.Fatal("out of past months for fresh statements")
+	}
+	per := fmt.Sprintf("2026-%02d", 2+f.statementMonth)
+	f.run(f.e.admin, per)
+	id := statementID(per, f.ids["rep.e1"])
+	f.e.do("POST", "/api/v1/statements/"+id+"/approve", f.e.admin, nil).must(f.e.t, 200)
+	return id
+}
+
+// openDispute is an open dispute of rep.e1's line (raised anew by rep.e1
+// when the last one was resolved).
+func (f *authzFixture) openDispute() string {
+	if id := f.openDisputeOfLine(); id != "" {
+		return id
+	}
+	return f.e.do("POST", f.disputePath(), f.tok["owner"], map[string]any{"comment": f.unique("matrix ")}).must(f.e.t, 201).body["id"].(string)
+}
+
+func (f *authzFixture) openDisputeOfLine() string {
+	r := f.e.do("GET", "/api/v1/disputes?status=open&statement="+f.stmt, f.e.admin, nil).must(f.e.t, 200)
+	for _, x := range r.body["items"].([]any) {
+		if x := x.(map[string]any); x["line"] == f.line {
+			return x["id"].(string)
+		}
+	}
+	return ""
+}
+
+// lineWithoutDispute resolves the line's open dispute, if any, so a new one
+// may be raised.
+func (f *authzFixture) lineWithoutDispute() string {
+	if id := f.openDisputeOfLine(); id != "" {
+		f.e.do("POST", "/api/v1/disputes/"+id+"/resolve", f.e.admin, map[string]any{"decision": "reject", "reason": "matrix"}).must(f.e.t, 200)
+	}
+	return f.disputePath()
+}
+
+// scorecardDef scores east's reps on their attainment of won revenue and
+// makes the best one star of the month.
+func scorecardDef(mark, east string) map[string]any {
+	return map[string]any{
+		"label":      map[string]any{"zh-CN": mark + "月度考核", "en": mark + "Monthly KPI"},
+		"grain":      "month",
+		"population": map[string]any{"roles": []any{"rep"}, "teams": []any{east}},
+		"items": []any{map[string]any{"key": "revenue", "label": map[string]any{"zh-CN": "赢单达成", "en": "Won revenue"}, "weight": 100, "cap": 150,
+			"type": "attainment", "metric": "won_revenue"}},
+		"grades":        []any{map[string]any{"grade": "A", "min": 100}, map[string]any{"grade": "B", "min": 50}},
+		"fallbackGrade": "C",
+		"recognition":   []any{map[string]any{"key": "star", "title": map[string]any{"zh-CN": mark + "月度之星", "en": "Star of the month"}, "top": 1}},
+	}
+}
+
+// scorecard publishes the scorecard and awards February.
+func (f *authzFixture) scorecard(mark string) {
+	e, t := f.e, f.e.t
+	base := "/api/v1/scorecards/" + fixtureScorecard
+	e.do("PUT", base, e.admin, scorecardDef(mark, f.east)).must(t, 200)
+	e.do("POST", base+"/publish", e.admin, nil).must(t, 200)
+	aw := e.do("POST", base+"/awards", e.admin, map[string]any{"period": fixturePeriod}).must(t, 201)
+	if ws := aw.body["award"].(map[string]any)["winners"].([]any); len(ws) == 0 {
+		t.Fatalf("February's award has no winner: %s", aw.raw)
+	}
 }
 
 // token is what actor sends on a row needing scope.
@@ -288,6 +516,15 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 		key = "won_revenue"
 	case strings.HasPrefix(path, "/api/v1/target-plans/"):
 		key = "fy2026"
+	case strings.HasPrefix(path, "/api/v1/commission-plans/"):
+		key = fixturePlan
+	case strings.HasPrefix(path, "/api/v1/scorecards/"):
+		key = fixtureScorecard
+	}
+	for _, p := range []string{"/api/v1/commission", "/api/v1/statements", "/api/v1/disputes", "/api/v1/jobs"} {
+		if strings.HasPrefix(path, p) {
+			f.settle() // the runs earlier calls started
+		}
 	}
 	c := matrixCall{path: sub(path, ":object", "deal", ":key", key, ":name", "saas")}
 	plan := "/api/v1/target-plans/fy2026"
@@ -371,6 +608,52 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 		c.body = map[string]any{"name": "saas", "dryRun": true}
 	case "POST /api/v1/templates/diff":
 		c.body = map[string]any{"name": "saas"}
+
+	// Commission: rep.e1's February statement, its line, its dispute,
+	// finance's run.
+	case "PUT /api/v1/commission-plans/:key":
+		c.body = f.working("/api/v1/commission-plans/" + fixturePlan)
+	case "POST /api/v1/commission-plans/:key/simulate":
+		c.body = map[string]any{"period": fixturePeriod}
+	case "POST /api/v1/commission-runs":
+		// A month of its own for every call: the same plan and month
+		// twice at once is a 409 (2025 has no targets: the run reports
+		// every rep's missing quota and writes nothing).
+		f.runMonth++
+		c.body = map[string]any{"plan": fixturePlan, "period": fmt.Sprintf("2025-%02d", 1+(f.runMonth-1)%12)}
+	case "GET /api/v1/commission-runs/:id", "GET /api/v1/jobs/:id":
+		c.path = sub(path, ":id", f.runJob)
+	case "GET /api/v1/statements/:id", "GET /api/v1/statements/:id/export":
+		c.path = sub(path, ":id", f.stmt)
+	case "GET /api/v1/statements/export":
+		c.path += "?format=xlsx&period=" + fixturePeriod
+	case "POST /api/v1/statements/:id/approve":
+		c.path, c.body = sub(path, ":id", f.draftStatement()), map[string]any{"note": "matrix"}
+	case "POST /api/v1/statements/:id/reopen":
+		c.path = sub(path, ":id", f.approvedStatement())
+	case "POST /api/v1/statements/:id/pay":
+		// Only a successful payment uses a statement up.
+		if actor == "admin" || actor == "finance" || f.payable == "" {
+			id := f.freshApproved()
+			if actor != "admin" && actor != "finance" {
+				f.payable = id
+			}
+			c.path = sub(path, ":id", id)
+		} else {
+			c.path = sub(path, ":id", f.payable)
+		}
+	case "POST /api/v1/statements/:id/lines/:lineId/disputes":
+		c.path, c.body = f.lineWithoutDispute(), map[string]any{"comment": f.unique("matrix ")}
+	case "POST /api/v1/disputes/:id/resolve":
+		c.path, c.body = sub(path, ":id", f.openDispute()), map[string]any{"decision": "reject", "reason": "matrix"}
+
+	// Scorecards: east's leaderboard of February (awarded).
+	case "PUT /api/v1/scorecards/:key":
+		c.body = f.working("/api/v1/scorecards/" + fixtureScorecard)
+	case "GET /api/v1/scorecards/:key/results":
+		c.path += "?period=" + fixturePeriod + "&node=team:" + f.east
+	case "POST /api/v1/scorecards/:key/awards":
+		c.body = map[string]any{"period": fixturePeriod}
 	}
 	return c
 }
@@ -380,7 +663,7 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 // was observed in the file's format (to help write a new row: review it,
 // do not paste it blindly).
 func TestAuthzMatrix(t *testing.T) {
-	e := newEnv(t)
+	e := newAuthzEnv(t)
 	a := open(t, t.TempDir())
 	defer a.Store.Close()
 	served := api.New(deps(a)).Routes()
@@ -503,7 +786,7 @@ func TestAuthzMatrixFile(t *testing.T) {
 // lists, progress children and drill-downs, target trees, diffs, proposals
 // and the plan's per-node settings — not only on get-by-id.
 func TestAuthzRowVisibility(t *testing.T) {
-	e := newEnv(t)
+	e := newAuthzEnv(t)
 	f := newAuthzFixture(t, e)
 	id := f.ids
 	east := []string{id["rep.e1"], id["rep.e2"], id["view.e"], id["gone"], id["left"], id["mgr.east"]}
@@ -647,6 +930,221 @@ func TestAuthzRowVisibility(t *testing.T) {
 	e.do("POST", "/api/v1/records/deal", f.tok["mgr"], deal(id["rep.e2"])).must(t, 201)
 	e.do("PATCH", "/api/v1/records/deal/"+f.recE1, f.tok["owner"], map[string]any{"owner": id["rep.w1"]}).must(t, 403)
 	e.do("PATCH", "/api/v1/records/deal/"+f.recE1, f.tok["mgr"], map[string]any{"owner": id["rep.w1"]}).must(t, 403)
+
+	scorecardVisibility(t, f, visible)
+	statementVisibility(t, f, visible) // last: it adds users to east
+}
+
+// statementVisibility: statements, their exports (CSV and XLSX), disputes
+// and run jobs show only the rows each actor may see — a rep their own, a
+// manager their subtree's, finance and admins everyone's — whatever the
+// filters ask for.
+func statementVisibility(t *testing.T, f *authzFixture, visible func(actor, owner string) bool) {
+	e, id := f.e, f.ids
+	// Who must appear for whom (February: rep.e1, rep.e2 and rep.w1 have statements).
+	must := map[string][]string{"admin": {id["rep.e1"], id["rep.e2"], id["rep.w1"]}, "finance": {id["rep.e1"], id["rep.e2"], id["rep.w1"]},
+		"mgr": {id["rep.e1"], id["rep.e2"]}, "mgr_other": {id["rep.w1"]}, "owner": {id["rep.e1"]}, "rep_other": {id["rep.e2"]}}
+	check := func(actor, what string, reps []string) {
+		t.Helper()
+		seen := map[string]bool{}
+		for _, r := range reps {
+			seen[r] = true
+			if !visible(actor, r) {
+				t.Errorf("%s: %s shows a statement of %s", actor, what, r)
+			}
+		}
+		if !strings.Contains(what, "user=") {
+			for _, r := range must[actor] {
+				if !seen[r] {
+					t.Errorf("%s: %s lacks the statement of %s", actor, what, r)
+				}
+			}
+		}
+	}
+	for actor := range must {
+		tok := f.tok[actor]
+		for _, q := range []string{"limit=500", "period=" + fixturePeriod, "plan=" + fixturePlan + "&status=draft",
+			"user=" + id["rep.e1"], "user=" + id["rep.w1"], "limit=1"} {
+			var reps []string
+			for _, it := range e.do("GET", "/api/v1/statements?"+q, tok, nil).must(t, 200).body["items"].([]any) {
+				reps = append(reps, it.(map[string]any)["rep"].(string))
+			}
+			if q != "limit=1" {
+				check(actor, "GET /api/v1/statements?"+q, reps)
+			} else if len(reps) > 0 && !visible(actor, reps[0]) {
+				t.Errorf("%s: the first page shows %s", actor, reps[0])
+			}
+			// The exports: one row per line, the rep's id in column 销售ID.
+			for _, format := range []string{"csv", "xlsx"} {
+				if q == "limit=1" {
+					continue
+				}
+				check(actor, "export "+format+" ?"+q, exportReps(t, e.raw("GET", "/api/v1/statements/export?format="+format+"&"+q, tok), format))
+			}
+		}
+		for _, other := range []string{f.stmt, f.stmtOther, f.stmtWest} {
+			rep := strings.TrimPrefix(other, fixturePlan+":"+fixturePeriod+":")
+			want := 404
+			if visible(actor, rep) {
+				want = 200
+			}
+			e.do("GET", "/api/v1/statements/"+other, tok, nil).must(t, want)
+			e.do("GET", "/api/v1/statements/"+other+"/export?format=xlsx", tok, nil).must(t, want)
+		}
+		// Disputes: rep.e1's (open) dispute, whatever the filter.
+		for _, q := range []string{"", "?status=open", "?user=" + id["rep.e1"], "?statement=" + f.stmt} {
+			xs := e.do("GET", "/api/v1/disputes"+q, tok, nil).must(t, 200).body["items"].([]any)
+			found := false
+			for _, x := range xs {
+				x := x.(map[string]any)
+				if !visible(actor, x["rep"].(string)) {
+					t.Errorf("%s: disputes%s show one of %s", actor, q, x["rep"])
+				}
+				found = found || x["id"] == f.dispute
+			}
+			if found != visible(actor, id["rep.e1"]) {
+				t.Errorf("%s: disputes%s: rep.e1's dispute listed %v", actor, q, found)
+			}
+		}
+	}
+	for _, actor := range []string{"viewer", "tok"} {
+		e.do("GET", "/api/v1/statements", f.token(actor, "records:read"), nil).must(t, 403)
+		e.do("GET", "/api/v1/statements/export", f.token(actor, "records:read"), nil).must(t, 403)
+		e.do("GET", "/api/v1/disputes", f.token(actor, "records:read"), nil).must(t, 403)
+	}
+
+	// Run jobs name every rep: admins and finance see them, nobody else —
+	// not even their creator once demoted.
+	for actor, n := range map[string]int{"admin": 1, "finance": 1, "mgr": 0, "mgr_other": 0, "owner": 0, "rep_other": 0, "viewer": 0} {
+		got := 0
+		for _, j := range e.do("GET", "/api/v1/jobs?limit=500", f.tok[actor], nil).must(t, 200).body["items"].([]any) {
+			if j.(map[string]any)["kind"] == "commission_run" {
+				got++
+			}
+		}
+		if got != n {
+			t.Errorf("%s lists %d run jobs, want %d", actor, got, n)
+		}
+	}
+	finID, finTok := e.user("fin.demoted", "finance")
+	job := f.run(finTok, "2026-06")
+	e.do("PATCH", "/api/v1/users/"+finID, e.admin, map[string]any{"roles": []string{"rep"}}).must(t, 200)
+	if js := e.do("GET", "/api/v1/jobs", finTok, nil).must(t, 200).body["items"].([]any); len(js) != 0 {
+		t.Errorf("a demoted finance user still lists their run: %v", js)
+	}
+	e.do("GET", "/api/v1/jobs/"+job, finTok, nil).must(t, 404)
+	e.do("GET", "/api/v1/commission-runs/"+job, finTok, nil).must(t, 403)
+
+	// Holding the viewer role beside another does not open anyone's pay:
+	// a rep who is also a viewer of east reads their own statements only,
+	// and a manager of no team who is also a viewer of east approves and
+	// resolves nothing there.
+	both := func(name string, roles ...string) string {
+		uid := e.do("POST", "/api/v1/users", e.admin, map[string]any{"username": name, "password": "password-" + name, "roles": roles}).must(t, 201).body["id"].(string)
+		e.do("POST", "/api/v1/teams/"+f.east+"/members", e.admin, map[string]any{"userId": uid, "from": "2024-01-01"}).must(t, 201)
+		return e.login(name, "password-"+name)
+	}
+	repViewer, mgrViewer := both("rep.viewer", "rep", "viewer"), both("mgr.viewer", "manager", "viewer")
+	for _, tok := range []string{repViewer, mgrViewer} {
+		if xs := e.do("GET", "/api/v1/statements?limit=500", tok, nil).must(t, 200).body["items"].([]any); len(xs) != 0 {
+			t.Errorf("a viewer of east with another role lists %d statements of others", len(xs))
+		}
+		if n := len(exportReps(t, e.raw("GET", "/api/v1/statements/export", tok), "csv")); n != 0 {
+			t.Errorf("a viewer of east with another role exports %d rows of others", n)
+		}
+		e.do("GET", "/api/v1/statements/"+f.stmt, tok, nil).must(t, 404)
+		if xs := e.do("GET", "/api/v1/disputes", tok, nil).must(t, 200).body["items"].([]any); len(xs) != 0 {
+			t.Errorf("a viewer of east with another role lists %d disputes", len(xs))
+		}
+	}
+	e.do("POST", "/api/v1/statements/"+f.draftStatement()+"/approve", mgrViewer, nil).must(t, 404)
+	e.do("POST", "/api/v1/disputes/"+f.openDispute()+"/resolve", mgrViewer, map[string]any{"decision": "reject", "reason": "x"}).must(t, 404)
+
+	// A dispute is the rep's: their manager resolves it but does not raise it.
+	e.do("POST", f.lineWithoutDispute(), f.tok["mgr"], map[string]any{"comment": "x"}).must(t, 403)
+	e.do("POST", f.disputePath(), f.tok["owner"], map[string]any{"comment": "x"}).must(t, 201)
+}
+
+// exportReps reads a statement export and returns the 销售ID of each row.
+func exportReps(t *testing.T, b []byte, format string) []string {
+	t.Helper()
+	var rows [][]string
+	var err error
+	if format == "xlsx" {
+		x, err := excelize.OpenReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err = x.GetRows(commission.ExportSheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else if rows, err = csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\uFEFF")))).ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || len(rows[0]) < 6 || rows[0][5] != "销售ID" {
+		t.Fatalf("export header %q", rows)
+	}
+	var out []string
+	for _, r := range rows[1:] {
+		out = append(out, r[5])
+	}
+	return out
+}
+
+// scorecardVisibility: a leaderboard shows the breakdown (items, explain)
+// of exactly the rows the caller may see records of; boards of teams the
+// caller may not open, and the company's for anyone but admins, finance and
+// tokens, are refused; a manager awards only titles within their teams.
+func scorecardVisibility(t *testing.T, f *authzFixture, visible func(actor, owner string) bool) {
+	e, id := f.e, f.ids
+	base := "/api/v1/scorecards/" + fixtureScorecard
+	board := base + "/results?period=" + fixturePeriod + "&node=team:" + f.east
+	for _, actor := range []string{"admin", "finance", "mgr", "owner", "rep_other", "viewer", "tok"} {
+		r := e.do("GET", board, f.token(actor, "records:read"), nil).must(t, 200)
+		rows := r.body["rows"].([]any)
+		if len(rows) < 2 {
+			t.Fatalf("east's board has %d rows: %s", len(rows), r.raw)
+		}
+		explained := false
+		for _, row := range rows {
+			row := row.(map[string]any)
+			u := row["user"].(map[string]any)["id"].(string)
+			want := visible(actor, u)
+			// (explain is left out of a row without a score)
+			if row["detail"] != want || (row["items"] != nil) != want || (row["explain"] != nil && !want) {
+				t.Errorf("%s: the row of %s shows detail %v, items %v, explain %v; want the breakdown %v", actor, u, row["detail"], row["items"] != nil, row["explain"] != nil, want)
+			}
+			if row["explain"] != nil {
+				explained = true
+			}
+		}
+		if !explained {
+			t.Errorf("%s: no row of east's board is explained: %s", actor, trim(r.raw))
+		}
+	}
+	e.do("GET", board, f.tok["mgr_other"], nil).must(t, 404)
+	for actor, want := range map[string]int{"mgr": 403, "mgr_other": 403, "owner": 403, "viewer": 403, "admin": 200, "finance": 200} {
+		e.do("GET", base+"/results?period="+fixturePeriod+"&node=company", f.tok[actor], nil).must(t, want)
+	}
+	for _, p := range []string{"&node=user:" + id["rep.e2"], "&node=team:" + f.west} {
+		e.do("GET", base+"/results?period="+fixturePeriod+p, f.tok["owner"], nil).must(t, 404)
+	}
+	e.do("GET", base+"/results?period="+fixturePeriod+"&node=user:"+id["rep.e1"], f.tok["mgr_other"], nil).must(t, 404)
+
+	// A company-wide scorecard: no manager awards its titles.
+	all := scorecardDef("", f.east)
+	delete(all, "population")
+	all["population"] = map[string]any{"roles": []any{"rep"}}
+	e.do("PUT", "/api/v1/scorecards/kpi_all", e.admin, all).must(t, 200)
+	e.do("POST", "/api/v1/scorecards/kpi_all/publish", e.admin, nil).must(t, 200)
+	for _, actor := range []string{"mgr", "mgr_other"} {
+		e.do("POST", "/api/v1/scorecards/kpi_all/awards", f.tok[actor], map[string]any{"period": fixturePeriod}).must(t, 403)
+	}
+	e.do("POST", "/api/v1/scorecards/kpi_all/awards", e.admin, map[string]any{"period": fixturePeriod}).must(t, 201)
+	// Asking again is refused too, not answered with the stored award.
+	e.do("POST", "/api/v1/scorecards/kpi_all/awards", f.tok["mgr"], map[string]any{"period": fixturePeriod}).must(t, 403)
+	e.do("POST", base+"/awards", f.tok["mgr"], map[string]any{"period": fixturePeriod}).must(t, 200)
 }
 
 // nodeVisible says whether a target node key is one actor may see.

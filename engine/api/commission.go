@@ -21,7 +21,9 @@ var (
 	// statementApprover approves (the service checks the rep's subtree and
 	// refuses the rep themself) and resolves disputes.
 	statementApprover = access{roles: []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RoleFinance}}
-	// disputeRaiser flags a line: the statement's rep or their manager.
+	// disputeRaiser may flag a line of a statement of their own (the
+	// service refuses anyone but the statement's rep; a manager may be paid
+	// by a plan too).
 	disputeRaiser = access{roles: []auth.Role{auth.RoleRep, auth.RoleManager}}
 )
 
@@ -53,7 +55,7 @@ func (s *Server) commissionRoutes() []route {
 			access: commissionAdmin, body: "StatementAction", resp: "Statement", status: 200, handle: s.statementAction("pay")},
 		route{method: "POST", path: "/api/v1/statements/:id/reopen", tag: "commission", summary: "Reopen an approved (unpaid) statement as a draft",
 			access: commissionAdmin, body: "StatementAction", resp: "Statement", status: 200, handle: s.statementAction("reopen")},
-		route{method: "POST", path: "/api/v1/statements/:id/lines/:lineId/disputes", tag: "commission", summary: "Dispute a statement line with a comment (the rep or their manager)",
+		route{method: "POST", path: "/api/v1/statements/:id/lines/:lineId/disputes", tag: "commission", summary: "Dispute a line of your own statement with a comment (the statement's rep only)",
 			access: disputeRaiser, body: "DisputeInput", resp: "Dispute", status: 201, handle: s.raiseDispute},
 		route{method: "GET", path: "/api/v1/disputes", tag: "commission", summary: "Disputes, newest first (visibility as for statements)",
 			access: statementReader, resp: "DisputeList", status: 200, query: []param{{"status", "open, accepted or rejected"}, {"user", "a rep's user id"}, {"statement", "a statement id"}},

@@ -32,8 +32,8 @@ func TestTenantIsolation(t *testing.T) {
 	if _, err := auth.CreateUser(ctx, bdb, "system", auth.UserInput{Username: &un, Password: &pw, Roles: &roles}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(deps(a)).Handler())
-	t.Cleanup(func() { srv.Close(); a.Store.Close() })
+	srv := httptest.NewServer(api.New(fullDeps(a)).Handler())
+	t.Cleanup(func() { srv.Close(); a.Jobs.Wait(); a.Store.Close() })
 	eA := &env{t: t, srv: srv, dir: dir, st: a.Store, auth: a.Auth}
 	eA.admin = eA.login("admin", adminPassword)
 	eB := &env{t: t, srv: srv, dir: dir, st: a.Store, auth: a.Auth, tenant: "acme"}
@@ -92,6 +92,18 @@ func TestTenantIsolation(t *testing.T) {
 		bTokens = append(bTokens, it.(map[string]any)["id"].(string))
 	}
 	bIDs = append(bIDs, bTokens...)
+	// B's commission: its jobs and disputes (its statements' ids carry B's
+	// user ids, their lines B's record ids; its plan, scorecard, titles and
+	// dispute comments carry B's marker).
+	for _, list := range []string{"/api/v1/jobs?limit=500", "/api/v1/disputes"} {
+		for _, it := range eB.do("GET", list, eB.admin, nil).must(t, 200).body["items"].([]any) {
+			bIDs = append(bIDs, it.(map[string]any)["id"].(string))
+		}
+	}
+	bAward := eB.do("GET", "/api/v1/scorecards/"+fixtureScorecard+"/awards", eB.admin, nil).must(t, 200)
+	if !strings.Contains(bAward.raw, strings.TrimSpace(markB)) || !strings.Contains(eB.do("GET", "/api/v1/statements/"+fB.stmt, eB.admin, nil).must(t, 200).raw, fB.recE1) {
+		t.Fatalf("B's award and statement should carry its marker and record: %s", bAward.raw)
+	}
 	scan := func(what string, r resp) {
 		t.Helper()
 		if strings.Contains(r.raw, strings.TrimSpace(markB)) {
@@ -123,9 +135,24 @@ func TestTenantIsolation(t *testing.T) {
 		"/api/v1/progress?metric=won_revenue&period=2026&node=company", "/api/v1/progress/records?metric=won_revenue&period=2026&node=company",
 		"/api/v1/progress?metric=won_revenue&period=2025&node=company", "/api/v1/pipelines/deal_sales/stuck",
 		plan, plan + "/tree", plan + "/tree?actuals=true&period=2026-Q1", plan + "/history", plan + "/diff?from=1&to=2", plan + "/proposals",
-		"/api/v1/templates-export", "/api/v1/target-suggestion?metric=won_revenue&fiscalYear=2026", "/metrics"} {
+		"/api/v1/templates-export", "/api/v1/target-suggestion?metric=won_revenue&fiscalYear=2026", "/metrics",
+		"/api/v1/commission-plans", "/api/v1/commission-plans/" + fixturePlan, "/api/v1/commission-plans/" + fixturePlan + "/versions",
+		"/api/v1/statements?limit=500", "/api/v1/statements/" + fA.stmt, "/api/v1/statements/export?format=csv", "/api/v1/statements/" + fA.stmt + "/export",
+		"/api/v1/disputes", "/api/v1/jobs?limit=500", "/api/v1/commission-runs/" + fA.runJob, "/api/v1/jobs/" + fA.runJob,
+		"/api/v1/scorecards", "/api/v1/scorecards/" + fixtureScorecard, "/api/v1/scorecards/" + fixtureScorecard + "/awards",
+		"/api/v1/scorecards/" + fixtureScorecard + "/results?period=" + fixturePeriod + "&node=company",
+		"/api/v1/scorecards/" + fixtureScorecard + "/results?period=" + fixturePeriod + "&node=team:" + fA.east} {
 		scan("admin GET "+p, eA.do("GET", p, eA.admin, nil))
 	}
+	for _, p := range []string{"/api/v1/statements?limit=500", "/api/v1/statements/export?format=csv", "/api/v1/disputes", "/api/v1/jobs?limit=500"} {
+		scan("finance GET "+p, eA.do("GET", p, fA.tok["finance"], nil).must(t, 200))
+	}
+	scan("simulate", eA.do("POST", "/api/v1/commission-plans/"+fixturePlan+"/simulate", eA.admin, map[string]any{"period": fixturePeriod}).must(t, 200))
+	// A's run of the same plan key and month as B's: A's statements only.
+	fA.settle()
+	run := fA.run(eA.admin, fixturePeriod)
+	scan("run", eA.do("GET", "/api/v1/commission-runs/"+run, eA.admin, nil).must(t, 200))
+	scan("statements after a run", eA.do("GET", "/api/v1/statements?limit=500&period="+fixturePeriod, eA.admin, nil).must(t, 200))
 	scan("reconcile", eA.do("POST", "/api/v1/reconcile", eA.admin, map[string]any{"repair": true}).must(t, 200))
 	scan("template diff", eA.do("POST", "/api/v1/templates/diff", eA.admin, `{"bundle":`+bundle+`}`).must(t, 200))
 	scan("template apply", eA.do("POST", "/api/v1/templates/apply", eA.admin, `{"bundle":`+bundle+`}`).must(t, 200))
@@ -147,6 +174,12 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/api/v1/progress?metric=won_revenue&period=2026&node=user:" + fB.ids["rep.e1"]},
 		{"GET", "/api/v1/progress/records?metric=won_revenue&period=2026&node=user:" + fB.ids["rep.e1"]},
 		{"GET", plan + "/tree?node=team:" + fB.east},
+		{"GET", "/api/v1/statements/" + fB.stmt}, {"GET", "/api/v1/statements/" + fB.stmt + "/export"},
+		{"POST", "/api/v1/statements/" + fB.stmt + "/approve"}, {"POST", "/api/v1/statements/" + fB.stmt + "/pay"},
+		{"POST", "/api/v1/statements/" + fB.stmt + "/reopen"}, {"POST", "/api/v1/disputes/" + fB.dispute + "/resolve"},
+		{"GET", "/api/v1/commission-runs/" + fB.runJob}, {"GET", "/api/v1/jobs/" + fB.runJob},
+		{"GET", "/api/v1/scorecards/" + fixtureScorecard + "/results?period=" + fixturePeriod + "&node=team:" + fB.east},
+		{"GET", "/api/v1/scorecards/" + fixtureScorecard + "/results?period=" + fixturePeriod + "&node=user:" + fB.ids["rep.e1"]},
 	}
 	bodies := map[string]any{
 		"PATCH /api/v1/users/":    map[string]any{"displayName": "x"},
@@ -154,6 +187,7 @@ func TestTenantIsolation(t *testing.T) {
 		"POST /api/v1/teams/":     map[string]any{"userId": fA.ids["rep.e1"], "from": "2024-01-01"},
 		"PATCH /api/v1/records/":  map[string]any{"name": "x"},
 		"POST /api/v1/records/de": map[string]any{"to": "qualified"},
+		"POST /api/v1/disputes/":  map[string]any{"decision": "reject", "reason": "x"},
 	}
 	for _, nf := range notFound {
 		var body any
@@ -169,6 +203,8 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 	}
+	// B's statement line, disputed by A's rep (the same username as B's owner).
+	eA.do("POST", "/api/v1/statements/"+fB.stmt+"/lines/"+fB.line+"/disputes", fA.tok["owner"], map[string]any{"comment": "x"}).must(t, 404)
 	// Nothing of A's changed in B: B's copy of the shared id is intact.
 	if r := eB.do("GET", "/api/v1/records/deal/"+fA.recE1, eB.admin, nil).must(t, 200); strings.Contains(r.raw, strings.TrimSpace(markA)) {
 		t.Fatalf("A's writes reached B: %s", r.raw)

@@ -26,7 +26,7 @@ func (s *Server) scorecardRoutes() []route {
 		route{method: "GET", path: base + "/:key/awards", tag: "scorecards", summary: "Titles awarded per closed period, newest first",
 			access: recordReader, resp: "ScorecardAwardList", status: 200, handle: s.scorecardAwards},
 		route{method: "POST", path: base + "/:key/awards", tag: "scorecards",
-			summary: "Award a closed period's titles to its top ranks (stored once: asking again returns the same award with 200)",
+			summary: "Award a closed period's titles to its top ranks (admins, or managers whose teams hold the whole population; stored once: asking again returns the same award with 200)",
 			access:  managerOrAdmin, body: "ScorecardAwardRequest", resp: "ScorecardAward", status: 201, handle: s.awardScorecard},
 	)
 	// Without a scorecard service every scorecard route is a 404.

@@ -313,8 +313,9 @@ func TestScorecardLeaderboard(t *testing.T) {
 	}
 }
 
-// TestScorecardAwards: titles of a closed period are awarded once by a
-// manager or admin, listed, and shown on the leaderboard from then on.
+// TestScorecardAwards: titles of a closed period are awarded once by an
+// admin (or a manager whose teams hold the whole population), listed, and
+// shown on the leaderboard from then on.
 func TestScorecardAwards(t *testing.T) {
 	e := newScoreEnv(t)
 	o := setupScoreOrg(t, e)
@@ -335,7 +336,9 @@ func TestScorecardAwards(t *testing.T) {
 		t.Fatalf("open period: %s", open.raw)
 	}
 
-	first := e.do("POST", base+"/awards", o.mgrTok, map[string]any{"period": "2026-03"}).must(t, 201)
+	// The population is company-wide (east and west): not east's manager's to award.
+	e.do("POST", base+"/awards", o.mgrTok, map[string]any{"period": "2026-03"}).must(t, 403)
+	first := e.do("POST", base+"/awards", e.admin, map[string]any{"period": "2026-03"}).must(t, 201)
 	aw := first.body["award"].(map[string]any)
 	var winners []string
 	for _, w := range aw["winners"].([]any) {

@@ -23,7 +23,7 @@ const (
 	DisputeRejected = "rejected"
 )
 
-// Dispute is a rep's (or their manager's) objection to one statement line
+// Dispute is a rep's objection to one line of their statement
 // and how it was resolved.
 type Dispute struct {
 	ID         string `json:"id"`
@@ -93,21 +93,16 @@ type RaiseInput struct {
 	Comment string `json:"comment"`
 }
 
-// Raise opens a dispute on a statement line: the statement's rep or their
-// manager may; one open dispute per line.
+// Raise opens a dispute on a statement line: only the statement's rep may
+// (their manager, finance or an admin resolve it, so nobody both raises and
+// resolves the same dispute); one open dispute per line.
 func (s *Service) Raise(ctx context.Context, db store.DB, p *auth.Principal, statementID, lineID string, in RaiseInput) (*Dispute, error) {
 	st, err := s.Statement(ctx, db, p, statementID)
 	if err != nil {
 		return nil, err
 	}
 	if p.UserID != st.Rep {
-		ok, err := canApprove(ctx, db, p, st.Rep)
-		if err != nil {
-			return nil, err
-		}
-		if !ok || !p.Has(auth.RoleManager) {
-			return nil, apperr.Forbidden("only the statement's rep or their manager can dispute a line")
-		}
+		return nil, apperr.Forbidden("only the statement's rep can dispute a line; their manager, finance or an admin resolve disputes")
 	}
 	var line *Line
 	for i := range st.Lines {

@@ -285,12 +285,16 @@ func withTexts(st *Statement) {
 }
 
 // visibility is whose statements p may read: finance and admins everyone's,
-// a manager their subtree's (and their own), anyone else their own.
+// a manager their subtree's (and their own), anyone else their own. Pay is
+// not what a viewer reads: the viewer role (reading one's own team) adds
+// nothing here, also for someone who holds it beside rep or manager.
 func visibility(ctx context.Context, db store.DB, p *auth.Principal) (auth.Visibility, error) {
 	if p.Integration {
 		return auth.Visibility{}, nil
 	}
-	return auth.VisibilityOf(ctx, db, p)
+	q := *p
+	q.Roles = slices.DeleteFunc(slices.Clone(p.Roles), func(r auth.Role) bool { return r == auth.RoleViewer })
+	return auth.VisibilityOf(ctx, db, &q)
 }
 
 // ListQuery selects statements.
@@ -372,7 +376,7 @@ func canApprove(ctx context.Context, db store.DB, p *auth.Principal, rep string)
 	if !p.Has(auth.RoleManager) {
 		return false, nil
 	}
-	vis, err := auth.VisibilityOf(ctx, db, p)
+	vis, err := visibility(ctx, db, p)
 	if err != nil {
 		return false, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"stride/engine/apperr"
@@ -98,6 +99,15 @@ func (s *Service) AwardPeriod(ctx context.Context, db store.DB, tenant string, p
 	if err != nil {
 		return nil, false, err
 	}
+	from, to := period.FormatDate(per.Start), tracking.LastDay(per)
+	o, err := s.loadOrg(ctx, db)
+	if err != nil {
+		return nil, false, err
+	}
+	pop := o.population(c.Definition, from, to)
+	if err := mayAward(p, o, pop, from, to); err != nil {
+		return nil, false, err
+	}
 	if a, err := s.awardOf(ctx, db, key, per.Key); err != nil || a != nil {
 		return a, false, err
 	}
@@ -114,12 +124,7 @@ func (s *Service) AwardPeriod(ctx context.Context, db store.DB, tenant string, p
 			return nil, false, err
 		}
 	}
-	from, to := period.FormatDate(per.Start), tracking.LastDay(per)
-	o, err := s.loadOrg(ctx, db)
-	if err != nil {
-		return nil, false, err
-	}
-	members, err := s.load(ctx, db, tenant, c, per, o.population(c.Definition, from, to), o, now)
+	members, err := s.load(ctx, db, tenant, c, per, pop, o, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -152,6 +157,32 @@ func (s *Service) AwardPeriod(ctx context.Context, db store.DB, tenant string, p
 		}
 	}
 	return a, true, nil
+}
+
+// mayAward says whether p may award titles to the population: an admin
+// may; a manager only when every member of it was in the teams they manage
+// (subtrees included) during the period — titles given to people outside
+// their subtree are not theirs to give (DESIGN.md §8).
+func mayAward(p *auth.Principal, o *org, pop []string, from, to string) error {
+	if p.Has(auth.RoleAdmin) {
+		return nil
+	}
+	var roots []string
+	for _, t := range o.teams {
+		if slices.Contains(t.Managers, p.UserID) {
+			roots = append(roots, t.ID)
+		}
+	}
+	mine := map[string]bool{}
+	if len(roots) > 0 {
+		mine = o.inTeams(roots, from, to)
+	}
+	for _, id := range pop {
+		if !mine[id] {
+			return apperr.Forbidden("this scorecard ranks people outside the teams you manage: an admin awards its titles")
+		}
+	}
+	return nil
 }
 
 // Awards lists a scorecard's awards, newest period first.
