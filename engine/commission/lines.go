@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"stride/engine/commission/calc"
+	"stride/engine/store"
 )
 
 // The stored form of a statement's computed lines.
@@ -312,10 +313,8 @@ func (t *lineTable) value() (map[string]any, error) {
 
 // tableFrom reads a stored table (without decoding its rows).
 func tableFrom(v map[string]any) (*lineTable, error) {
-	if f, _ := v["v"].(int64); f != lineFormat {
-		if x, ok := v["v"].(float64); !ok || x != lineFormat {
-			return nil, fmt.Errorf("unknown line table format %v", v["v"])
-		}
+	if store.Int(v["v"]) != lineFormat {
+		return nil, fmt.Errorf("unknown line table format %v", v["v"])
 	}
 	t := &lineTable{}
 	t.hash, _ = v["hash"].(string)
