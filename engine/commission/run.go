@@ -294,6 +294,9 @@ func (c *computing) take(i int) (*computed, error) {
 func (g *gathered) compute(r calc.Rep, enc *lineEncoder) *computed {
 	c := &computed{rep: r}
 	res, in, rerr := g.calculateTo(r.ID, enc.lines, true)
+	if in != nil {
+		defer func() { in.Credits = nil }() // done with them
+	}
 	if rerr != nil {
 		c.rerr = rerr
 		return c
@@ -303,7 +306,6 @@ func (g *gathered) compute(r calc.Rep, enc *lineEncoder) *computed {
 	c.table, c.err = enc.encode(res.Lines)
 	clear(res.Lines)
 	enc.lines = res.Lines[:0] // the buffer, for the next rep
-	in.Credits = nil          // done with them
 	return c
 }
 
@@ -329,8 +331,6 @@ func (b *writeBatch) empty() bool { return len(b.docs)+len(b.replaces) == 0 }
 // batchWriter writes batches of statements on its own goroutine, one batch
 // at a time, while the next one is prepared.
 type batchWriter struct {
-	ctx  context.Context
-	db   store.DB
 	in   chan *writeBatch
 	out  chan batchResult
 	busy bool
@@ -342,7 +342,7 @@ type batchResult struct {
 }
 
 func newBatchWriter(ctx context.Context, db store.DB) *batchWriter {
-	w := &batchWriter{ctx: ctx, db: db, in: make(chan *writeBatch), out: make(chan batchResult, 1)}
+	w := &batchWriter{in: make(chan *writeBatch), out: make(chan batchResult, 1)}
 	go func() {
 		for b := range w.in {
 			failed, err := b.flush(ctx, db)
