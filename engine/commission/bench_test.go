@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"stride/engine/commission"
 	"stride/engine/objects"
@@ -183,6 +186,7 @@ func BenchmarkCommissionRun(b *testing.B) {
 	f := loadFixture(b)
 	ctx := context.Background()
 	reps, lines := benchSize()
+	var peak, peakOver uint64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -194,16 +198,26 @@ func BenchmarkCommissionRun(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		runtime.GC()
+		base := heapBytes()
+		stop := watchPeak(&peak)
 		b.StartTimer()
 		rep, err := f.app.Commission.Execute(ctx, f.db, setup.DemoTenant, "bench", f.plan, f.per, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		stop()
+		peakOver = max(peakOver, peak-base)
+		b.StartTimer()
 		if rep.Written != reps || len(rep.Errors) != 0 || rep.Records != lines {
 			b.Fatalf("run report %+v", rep)
 		}
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	// The most live heap a run added (sampled): what a run holds, which
+	// must not grow with the records' data.
+	b.ReportMetric(float64(peakOver)/(1<<20), "peak-heap-MB")
 }
 
 // BenchmarkCommissionRerun runs the period again with nothing changed:
@@ -254,6 +268,33 @@ func BenchmarkReadCredited(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// heapBytes is the heap's live and not yet swept objects now.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// watchPeak samples heapBytes into *peak every 5 ms until stopped.
+func watchPeak(peak *uint64) (stop func()) {
+	*peak = heapBytes()
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				*peak = max(*peak, heapBytes())
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
