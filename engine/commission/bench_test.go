@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"stride/engine/commission"
 	"stride/engine/objects"
@@ -36,6 +39,7 @@ func benchSize() (reps, lines int) {
 // shared by the benchmarks of one process (building it is not measured).
 type benchFixture struct {
 	app  *setup.App
+	st   *sqlite.Store
 	db   store.DB
 	plan *commission.Plan
 	per  period.Period
@@ -72,17 +76,27 @@ var benchPlan = map[string]any{
 	"spifs": []any{map[string]any{"key": "new_product", "when": `product == "nova"`, "amount": 1_000}},
 }
 
+// TestMain removes the benchmark fixture's database (hundreds of MB at the
+// full size) when the benchmarks are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixture != nil {
+		_ = fixture.st.Close()
+		_ = os.RemoveAll(fixture.dir)
+	}
+	os.Exit(code)
+}
+
 func loadFixture(b *testing.B) *benchFixture {
-	fixtureOnce.Do(func() { fixture, fixtureErr = buildFixture() })
+	fixtureOnce.Do(func() { fixture, fixtureErr = buildFixture(benchSize()) })
 	if fixtureErr != nil {
 		b.Fatal(fixtureErr)
 	}
 	return fixture
 }
 
-func buildFixture() (*benchFixture, error) {
+func buildFixture(reps, lines int) (*benchFixture, error) {
 	ctx := context.Background()
-	reps, lines := benchSize()
 	dir, err := os.MkdirTemp("", "stride-commission-bench-*")
 	if err != nil {
 		return nil, err
@@ -161,7 +175,7 @@ func buildFixture() (*benchFixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &benchFixture{app: a, db: db, plan: pl, per: per, dir: dir}, nil
+	return &benchFixture{app: a, st: st, db: db, plan: pl, per: per, dir: dir}, nil
 }
 
 // BenchmarkCommissionRun is a whole run on the embedded store: read and
@@ -172,6 +186,7 @@ func BenchmarkCommissionRun(b *testing.B) {
 	f := loadFixture(b)
 	ctx := context.Background()
 	reps, lines := benchSize()
+	var peak, peakOver uint64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -183,12 +198,46 @@ func BenchmarkCommissionRun(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		runtime.GC()
+		base := heapBytes()
+		stop := watchPeak(&peak)
 		b.StartTimer()
 		rep, err := f.app.Commission.Execute(ctx, f.db, setup.DemoTenant, "bench", f.plan, f.per, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		stop()
+		peakOver = max(peakOver, peak-base)
+		b.StartTimer()
 		if rep.Written != reps || len(rep.Errors) != 0 || rep.Records != lines {
+			b.Fatalf("run report %+v", rep)
+		}
+	}
+	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	// The most live heap a run added (sampled): what a run holds, which
+	// must not grow with the records' data.
+	b.ReportMetric(float64(peakOver)/(1<<20), "peak-heap-MB")
+}
+
+// BenchmarkCommissionRerun runs the period again with nothing changed:
+// every statement is found unchanged (by the hash of its stored lines)
+// and nothing is written.
+func BenchmarkCommissionRerun(b *testing.B) {
+	f := loadFixture(b)
+	ctx := context.Background()
+	reps, lines := benchSize()
+	if _, err := f.app.Commission.Execute(ctx, f.db, setup.DemoTenant, "bench", f.plan, f.per, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rep, err := f.app.Commission.Execute(ctx, f.db, setup.DemoTenant, "bench", f.plan, f.per, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Unchanged != reps || rep.Written != 0 || len(rep.Errors) != 0 {
 			b.Fatalf("run report %+v", rep)
 		}
 	}
@@ -219,6 +268,33 @@ func BenchmarkReadCredited(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// heapBytes is the heap's live and not yet swept objects now.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// watchPeak samples heapBytes into *peak every 5 ms until stopped.
+func watchPeak(peak *uint64) (stop func()) {
+	*peak = heapBytes()
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				*peak = max(*peak, heapBytes())
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

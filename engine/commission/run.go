@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"stride/engine/apperr"
@@ -114,6 +119,13 @@ func (s *Service) PlanFor(ctx context.Context, db store.DB, tenant, planKey, per
 
 // Execute runs a plan over a period synchronously and writes the
 // statements (Run's job calls it). pr may be nil.
+//
+// The run reads and credits the records in one pass (crediting on another
+// goroutine than the store's reads, keeping of each record only what the
+// rule formulas read), then calculates and encodes the reps' statements on
+// every core and writes them in rep order: new statements in batches,
+// changed drafts one by one; unchanged drafts are recognised by the hash of
+// their stored lines and not written.
 func (s *Service) Execute(ctx context.Context, db store.DB, tenant, actor string, pl *Plan, per period.Period, pr jobs.Reporter) (*RunReport, error) {
 	if pr == nil {
 		pr = nopReporter{}
@@ -124,13 +136,14 @@ func (s *Service) Execute(ctx context.Context, db store.DB, tenant, actor string
 	}
 	rep := &RunReport{Plan: pl.Key, Version: pl.Version, Period: per.Key, Reps: len(g.reps), Records: g.records, Errors: []calc.RepError{}}
 	pr.SetTotal(int64(len(g.reps)))
-	// The period's statements in one read; new ones are inserted in
-	// batches (one durable commit per batch instead of one per rep).
+	// The period's statements in one read, keeping of their computed
+	// lines only the hash (writeStatement loads a locked one in full).
 	existing := map[string]*Statement{}
 	err = db.Scan(ctx, collStatements, store.Query{Where: []store.Cond{{Field: "plan", Op: store.Eq, Value: pl.Key},
 		{Field: "period", Op: store.Eq, Value: per.Key}}}, func(d store.Doc) error {
-		st, err := statementFrom(d)
+		st, err := statementHead(d)
 		if err == nil {
+			st.forget()
 			existing[st.ID] = st
 		}
 		return err
@@ -138,87 +151,275 @@ func (s *Service) Execute(ctx context.Context, db store.DB, tenant, actor string
 	if err != nil {
 		return nil, err
 	}
-	b := &insertBatch{}
-	flush := func() error {
-		failed, err := b.flush(ctx, db)
-		for _, f := range failed { // inserted concurrently: take the careful path
-			if _, err := s.writeStatement(ctx, db, g, f.rep, f.res, f.in, actor, nil, nil); err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := g.computeAll(ctx)
+	b := &writeBatch{}
+	w := newBatchWriter(ctx, db)
+	defer w.stop()
+	enc := &lineEncoder{}
+	count := func(outcome int, n int) {
+		switch outcome {
+		case outWritten:
+			rep.Written += n
+		case outUnchanged:
+			rep.Unchanged += n
+		case outLocked:
+			rep.Locked += n
+		case outAdjusted:
+			rep.Locked += n
+			rep.Adjusted += n
+		}
+	}
+	careful := func(failed []*computed) error { // written by someone else meanwhile
+		for _, c := range failed {
+			outcome, err := s.writeStatement(ctx, db, g, c, actor, nil, nil, enc)
+			if err != nil {
 				return err
 			}
+			count(outWritten, -1) // counted when batched
+			count(outcome, 1)
 		}
-		return err
+		return nil
 	}
-	for _, r := range g.reps {
-		if b.full() {
-			if err := flush(); err != nil {
-				return rep, err
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		res, in, rerr := g.calculate(r.ID)
-		if rerr != nil {
-			rep.Errors = append(rep.Errors, *rerr)
-			pr.Add(1)
-			continue
-		}
-		cur, known := existing[statementID(pl.Key, per.Key, r.ID)]
-		if !known {
-			cur = nil
-		}
-		outcome, err := s.writeStatement(ctx, db, g, r, res, in, actor, &cur, b)
+	for i := range g.reps {
+		c, err := results.take(i)
 		if err != nil {
 			return rep, err
 		}
-		switch outcome {
-		case outWritten:
-			rep.Written++
-		case outUnchanged:
-			rep.Unchanged++
-		case outLocked:
-			rep.Locked++
-		case outAdjusted:
-			rep.Locked++
-			rep.Adjusted++
+		if c.err != nil {
+			return rep, c.err
 		}
-		rep.Total += res.Total
+		if c.rerr != nil {
+			rep.Errors = append(rep.Errors, *c.rerr)
+			pr.Add(1)
+			continue
+		}
+		cur, known := existing[statementID(pl.Key, per.Key, c.rep.ID)]
+		if !known {
+			cur = nil
+		}
+		outcome, err := s.writeStatement(ctx, db, g, c, actor, &cur, b, enc)
+		if err != nil {
+			return rep, err
+		}
+		count(outcome, 1)
+		rep.Total += c.total
 		pr.Add(1)
+		if b.full() {
+			failed, err := w.send(b)
+			if err == nil {
+				err = careful(failed)
+			}
+			if err != nil {
+				return rep, err
+			}
+			b = &writeBatch{}
+		}
 	}
-	return rep, flush()
+	failed, err := w.send(b)
+	if err == nil {
+		failed, err = w.wait(failed)
+	}
+	if err == nil {
+		err = careful(failed)
+	}
+	return rep, err
 }
 
-// insertBatch collects new statements to insert together.
-type insertBatch struct {
-	docs    []store.Doc
-	pending []pendingInsert
+// computed is one rep's calculated statement, encoded.
+type computed struct {
+	rep       calc.Rep
+	total     int64 // of the computed lines
+	att       float64
+	target    int64
+	hasTarget bool
+	table     *lineTable
+	fp        string
+	rerr      *calc.RepError
+	err       error
 }
 
-type pendingInsert struct {
-	rep calc.Rep
-	res calc.Result
-	in  *calc.Input
+// computeAll calculates and encodes every rep's statement on all cores, at
+// most a few reps ahead of the consumer, which takes them in rep order with
+// take. A rep's credits are dropped once calculated.
+func (g *gathered) computeAll(ctx context.Context) *computing {
+	n := len(g.reps)
+	c := &computing{ctx: ctx, results: make([]chan *computed, n)}
+	for i := range c.results {
+		c.results[i] = make(chan *computed, 1)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	c.ahead = make(chan struct{}, 4*workers)
+	var next atomic.Int64
+	for range workers {
+		go func() {
+			enc := &lineEncoder{}
+			for {
+				select {
+				case c.ahead <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				c.results[i] <- g.compute(g.reps[i], enc)
+			}
+		}()
+	}
+	return c
 }
 
-func (b *insertBatch) full() bool { return len(b.docs) >= 100 }
+// computing hands out computed statements in rep order.
+type computing struct {
+	ctx     context.Context
+	results []chan *computed
+	ahead   chan struct{} // a token per rep being computed or computed and not taken
+}
 
-// flush inserts the batch; statements someone else created meanwhile are
-// returned to be written the careful way.
-func (b *insertBatch) flush(ctx context.Context, db store.DB) ([]pendingInsert, error) {
-	var failed []pendingInsert
-	for len(b.docs) > 0 {
-		n, err := db.InsertMany(ctx, collStatements, b.docs)
+// take returns rep i's statement (i = 0, 1, … in turn).
+func (c *computing) take(i int) (*computed, error) {
+	select {
+	case r := <-c.results[i]:
+		<-c.ahead
+		return r, nil
+	case <-c.ctx.Done():
+		return nil, c.ctx.Err()
+	}
+}
+
+// compute calculates and encodes one rep's statement.
+func (g *gathered) compute(r calc.Rep, enc *lineEncoder) *computed {
+	c := &computed{rep: r}
+	res, in, rerr := g.calculateTo(r.ID, enc.lines, true)
+	if in != nil {
+		defer func() { in.Credits = nil }() // done with them
+	}
+	if rerr != nil {
+		c.rerr = rerr
+		return c
+	}
+	c.total, c.att, c.target, c.hasTarget = res.Total, res.Attainment, in.Target, in.HasTarget
+	c.fp = fingerprint(g.pl, in)
+	c.table, c.err = enc.encode(res.Lines)
+	clear(res.Lines)
+	enc.lines = res.Lines[:0] // the buffer, for the next rep
+	return c
+}
+
+// writeBatch collects statements to write together: new ones, inserted
+// in one call, and changed drafts, replaced (at the version read)
+// concurrently, so the store commits them together.
+type writeBatch struct {
+	docs     []store.Doc
+	pending  []*computed
+	replaces []replaceOp
+}
+
+type replaceOp struct {
+	doc     store.Doc
+	version int64
+	c       *computed
+}
+
+func (b *writeBatch) full() bool { return len(b.docs)+len(b.replaces) >= 100 }
+
+func (b *writeBatch) empty() bool { return len(b.docs)+len(b.replaces) == 0 }
+
+// batchWriter writes batches of statements on its own goroutine, one batch
+// at a time, while the next one is prepared.
+type batchWriter struct {
+	in   chan *writeBatch
+	out  chan batchResult
+	busy bool
+}
+
+type batchResult struct {
+	failed []*computed
+	err    error
+}
+
+func newBatchWriter(ctx context.Context, db store.DB) *batchWriter {
+	w := &batchWriter{in: make(chan *writeBatch), out: make(chan batchResult, 1)}
+	go func() {
+		for b := range w.in {
+			failed, err := b.flush(ctx, db)
+			w.out <- batchResult{failed, err}
+		}
+	}()
+	return w
+}
+
+// send hands b to the writer once the previous batch is written, and
+// returns that one's statements to write the careful way.
+func (w *batchWriter) send(b *writeBatch) ([]*computed, error) {
+	failed, err := w.wait(nil)
+	if err != nil || b.empty() {
+		return failed, err
+	}
+	w.in <- b
+	w.busy = true
+	return failed, nil
+}
+
+// wait waits for the batch being written.
+func (w *batchWriter) wait(failed []*computed) ([]*computed, error) {
+	if !w.busy {
+		return failed, nil
+	}
+	w.busy = false
+	r := <-w.out
+	return append(failed, r.failed...), r.err
+}
+
+func (w *batchWriter) stop() {
+	_, _ = w.wait(nil)
+	close(w.in)
+}
+
+// flush writes the batch; statements someone else created or changed
+// meanwhile are returned to be written the careful way.
+func (b *writeBatch) flush(ctx context.Context, db store.DB) ([]*computed, error) {
+	var failed []*computed
+	docs, pending := b.docs, b.pending
+	for len(docs) > 0 {
+		n, err := db.InsertMany(ctx, collStatements, docs)
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, store.ErrDuplicate) {
-			b.docs, b.pending = nil, nil
 			return failed, fmt.Errorf("write statements: %w", err)
 		}
-		failed = append(failed, b.pending[n])
-		b.docs, b.pending = b.docs[n+1:], b.pending[n+1:]
+		failed = append(failed, pending[n])
+		docs, pending = docs[n+1:], pending[n+1:]
 	}
-	b.docs, b.pending = b.docs[:0], b.pending[:0]
+	if len(b.replaces) == 0 {
+		return failed, nil
+	}
+	const parallel = 16
+	errs := make([]error, len(b.replaces))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallel)
+	for i, r := range b.replaces {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, errs[i] = db.Replace(ctx, collStatements, r.doc, r.version)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound):
+			failed = append(failed, b.replaces[i].c) // approved or removed meanwhile
+		default:
+			return failed, fmt.Errorf("write statement %s: %w", store.ID(b.replaces[i].doc), err)
+		}
+	}
 	return failed, nil
 }
 
@@ -241,11 +442,23 @@ type gathered struct {
 
 // calculate computes one rep's statement.
 func (g *gathered) calculate(rep string) (calc.Result, *calc.Input, *calc.RepError) {
+	return g.calculateTo(rep, nil, false)
+}
+
+// calculateTo is calculate with the lines in buf (calc.Plan.CalculateTo)
+// when reuse is set.
+func (g *gathered) calculateTo(rep string, buf []calc.Line, reuse bool) (calc.Result, *calc.Input, *calc.RepError) {
 	if e := g.errs[rep]; e != nil {
 		return calc.Result{}, nil, e
 	}
 	in := g.inputs[rep]
-	res, err := g.pl.Calculate(*in)
+	var res calc.Result
+	var err error
+	if reuse {
+		res, err = g.pl.CalculateTo(*in, buf)
+	} else {
+		res, err = g.pl.Calculate(*in)
+	}
 	if err != nil {
 		var re *calc.RepError
 		if errors.As(err, &re) {
@@ -288,6 +501,7 @@ func (s *Service) gather(ctx context.Context, db store.DB, tenant string, pl *Pl
 	if pl.Clawback != nil {
 		from = minTime(from, per.Start.AddDate(0, 0, -pl.Clawback.WithinDays))
 	}
+	keep := newProjector(pl.RecordFields())
 	err = s.scanCredited(ctx, db, pl, from, per.End, func(id, owner string, data map[string]any) error {
 		g.records++
 		cs, err := pl.Credits(id, data, tz)
@@ -297,11 +511,18 @@ func (s *Service) gather(ctx context.Context, db store.DB, tenant string, pl *Pl
 			}
 			return nil
 		}
+		var kept map[string]any
+		if len(cs) > 0 {
+			kept = keep.project(cs[0].Data) // the record as formulas see it
+		}
 		for _, c := range cs {
 			in := g.inputs[c.Owner]
 			if in == nil {
 				continue // not on this plan
 			}
+			// Only what the rule formulas read is kept, and the owner's id
+			// is the rep's (one string per rep, not per record).
+			c.Data, c.Owner = kept, in.Rep.ID
 			switch {
 			case per.Contains(c.Date):
 				in.Credits = append(in.Credits, c)
@@ -310,7 +531,11 @@ func (s *Service) gather(ctx context.Context, db store.DB, tenant string, pl *Pl
 			}
 		}
 		if pl.Clawback != nil {
-			at, ok, err := pl.ReversedIn(data, tz)
+			env := data
+			if len(cs) > 0 {
+				env = cs[0].Data // already converted
+			}
+			at, ok, err := pl.ReversedIn(env, tz)
 			if err == nil && ok && per.Contains(at) {
 				reversals = append(reversals, reversal{id, at})
 			}
@@ -401,18 +626,124 @@ func (s *Service) scanCredited(ctx context.Context, db store.DB, pl *Plan, from,
 		where = append(where, store.Cond{Field: "data." + pl.DateField, Op: store.Gte, Value: period.FormatInstant(lo)},
 			store.Cond{Field: "data." + pl.DateField, Op: store.Lt, Value: period.FormatInstant(hi)})
 	}
+	// The store decodes documents on the scanning goroutine; fn runs on
+	// another, a batch of documents at a time, so reading and crediting
+	// overlap. fn sees the records in the scan's order.
+	const batchSize = 256
+	batches := make(chan []store.Doc, 4)
+	done, stopped := make(chan error, 1), make(chan struct{})
+	go func() {
+		var ferr error
+		for b := range batches {
+			for _, d := range b {
+				if ferr != nil {
+					break // drain
+				}
+				owner, _ := d["owner"].(string)
+				created, _ := d["createdAt"].(string)
+				data, _ := d["data"].(map[string]any)
+				if data == nil {
+					data = map[string]any{}
+				}
+				// The record's owner and creation time live outside its
+				// data; the calculator reads them under these names
+				// (calc.RecordData, in place: the document is ours).
+				data["owner"], data["createdAt"] = owner, created
+				if ferr = fn(store.ID(d), owner, data); ferr != nil {
+					close(stopped)
+				}
+			}
+		}
+		done <- ferr
+	}()
+	batch := make([]store.Doc, 0, batchSize)
+	errStopped := errors.New("stopped")
 	err := db.Scan(ctx, objects.RecordCollection(pl.Object), store.Query{Where: where}, func(d store.Doc) error {
-		owner, _ := d["owner"].(string)
-		created, _ := d["createdAt"].(string)
-		data, _ := d["data"].(map[string]any)
-		// The record's owner and creation time live outside its data;
-		// the calculator reads them under these names.
-		return fn(store.ID(d), owner, calc.RecordData(data, owner, created))
+		batch = append(batch, d)
+		if len(batch) < batchSize {
+			return nil
+		}
+		select {
+		case batches <- batch:
+		case <-stopped: // fn failed
+			return errStopped
+		}
+		batch = make([]store.Doc, 0, batchSize)
+		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		batches <- batch // the worker drains until closed: no deadlock
+	}
+	close(batches)
+	if ferr := <-done; ferr != nil {
+		err = ferr
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("scan %s records: %w", pl.Object, err)
 	}
 	return nil
+}
+
+// projector keeps, of a record's data, the fields rule formulas read;
+// equal projections (a product, a region, a flag…) share one map.
+type projector struct {
+	fields []string
+	seen   map[string]map[string]any
+	key    []byte
+}
+
+// maxShared bounds the projections a run keeps for sharing.
+const maxShared = 1 << 14
+
+func newProjector(fields []string) *projector {
+	return &projector{fields: fields, seen: map[string]map[string]any{}}
+}
+
+func (p *projector) project(env map[string]any) map[string]any {
+	if len(p.fields) == 0 || env == nil {
+		return nil
+	}
+	k := p.key[:0]
+	shareable := true
+	for _, f := range p.fields {
+		v, ok := env[f]
+		if !ok {
+			k = append(k, 'm')
+			continue
+		}
+		switch x := v.(type) {
+		case string:
+			k = strconv.AppendInt(append(k, 's'), int64(len(x)), 10)
+			k = append(append(k, ':'), x...)
+		case bool:
+			k = strconv.AppendBool(append(k, 'b'), x)
+		case float64:
+			k = strconv.AppendUint(append(k, 'f'), math.Float64bits(x), 16)
+		case int:
+			k = strconv.AppendInt(append(k, 'i'), int64(x), 10)
+		case nil:
+			k = append(k, 'n')
+		default:
+			shareable = false
+		}
+		k = append(k, ',')
+	}
+	p.key = k
+	if shareable {
+		if m, ok := p.seen[string(k)]; ok {
+			return m
+		}
+	}
+	m := make(map[string]any, len(p.fields))
+	for _, f := range p.fields {
+		if v, ok := env[f]; ok {
+			m[f] = v
+		}
+	}
+	if shareable && len(p.seen) < maxShared {
+		p.seen[string(k)] = m
+	}
+	return m
 }
 
 // creditedBefore fills CreditedBefore for plans whose marginal bands run
@@ -588,11 +919,15 @@ func paidOnRecords(ctx context.Context, db store.DB, plan string, before time.Ti
 	err := db.Scan(ctx, collStatements, store.Query{Where: []store.Cond{{Field: "plan", Op: store.Eq, Value: plan},
 		{Field: "status", Op: store.In, Value: []any{StatusApproved, StatusPaid}},
 		{Field: "periodStart", Op: store.Lt, Value: period.FormatInstant(before)}}}, func(d store.Doc) error {
-		st, err := statementFrom(d)
+		st, err := statementHead(d)
 		if err != nil {
 			return err
 		}
-		for _, l := range st.Lines {
+		lines, err := st.plainLines()
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
 			if l.Record == "" {
 				continue
 			}
@@ -692,11 +1027,10 @@ const (
 //
 // known, when not nil, is the statement as already read (nil: none); b,
 // when not nil, takes a new statement to insert in a batch.
-func (s *Service) writeStatement(ctx context.Context, db store.DB, g *gathered, r calc.Rep, res calc.Result, in *calc.Input, actor string,
-	known **Statement, b *insertBatch) (int, error) {
-	pl, per := g.pl, g.per
+func (s *Service) writeStatement(ctx context.Context, db store.DB, g *gathered, c *computed, actor string,
+	known **Statement, b *writeBatch, enc *lineEncoder) (int, error) {
+	pl, per, r := g.pl, g.per, c.rep
 	id := statementID(pl.Key, per.Key, r.ID)
-	lines := lineIDs(res.Lines)
 	for attempt := 0; ; attempt++ {
 		var cur *Statement
 		if known != nil && attempt == 0 {
@@ -712,7 +1046,16 @@ func (s *Service) writeStatement(ctx context.Context, db store.DB, g *gathered, 
 			}
 		}
 		if cur != nil && cur.Locked() {
-			changed, err := s.adjustLocked(ctx, db, g, r, cur, lines, actor)
+			if cur.table != nil && cur.table.hashOnly {
+				var err error
+				if cur, err = s.load(ctx, db, id); err != nil {
+					return 0, err
+				}
+				if !cur.Locked() {
+					continue // reopened meanwhile: look again
+				}
+			}
+			changed, err := s.adjustLocked(ctx, db, g, r, cur, c.table, actor)
 			if err != nil {
 				return 0, err
 			}
@@ -722,32 +1065,42 @@ func (s *Service) writeStatement(ctx context.Context, db store.DB, g *gathered, 
 			return outLocked, nil
 		}
 		next := &Statement{ID: id, Plan: pl.Key, PlanVersion: pl.Version, Period: per.Key, PeriodStart: per.Start.UTC(), PeriodEnd: per.End.UTC(),
-			Rep: r.ID, RepName: r.Name, Status: StatusDraft, Currency: pl.Currency, Lines: lines, Computed: true,
-			Fingerprint: fingerprint(pl.Version, in), ComputedAt: s.Now().UTC()}
-		if in.HasTarget {
-			att, tgt := res.Attainment, in.Target
+			Rep: r.ID, RepName: r.Name, Status: StatusDraft, Currency: pl.Currency, table: c.table, Computed: true,
+			Fingerprint: c.fp, ComputedAt: s.Now().UTC()}
+		if c.hasTarget {
+			att, tgt := c.att, c.target
 			next.Attainment, next.Target = &att, &tgt
 		}
+		next.Total = c.total
 		if cur != nil {
-			next.Lines = append(append([]Line{}, lines...), cur.adjustments()...)
+			next.adj = cur.adjustments()
 			next.History, next.Version = cur.History, cur.Version
 		} else {
 			next.History = []Event{{At: next.ComputedAt, By: actor, Action: "computed", To: StatusDraft}}
 		}
-		if next.Lines == nil {
-			next.Lines = []Line{}
+		for _, l := range next.adj {
+			next.Total += l.Amount
 		}
-		next.retotal()
-		if cur != nil && sameContent(cur, next) {
-			return outUnchanged, nil
+		if cur != nil {
+			same, err := sameContent(cur, next, enc)
+			if err != nil {
+				return 0, err
+			}
+			if same {
+				return outUnchanged, nil
+			}
 		}
-		if cur == nil && b != nil {
+		if b != nil {
 			d, err := next.doc()
 			if err != nil {
 				return 0, err
 			}
-			b.docs = append(b.docs, d)
-			b.pending = append(b.pending, pendingInsert{r, res, in})
+			if cur == nil {
+				b.docs = append(b.docs, d)
+				b.pending = append(b.pending, c)
+			} else {
+				b.replaces = append(b.replaces, replaceOp{d, cur.Version, c})
+			}
 			return outWritten, nil
 		}
 		_, err := putStatement(ctx, db, next)
@@ -765,13 +1118,21 @@ func (s *Service) writeStatement(ctx context.Context, db store.DB, g *gathered, 
 // run computes now and places the differences, per (rule, record), as
 // adjustments in the rep's next open period. It reports whether any
 // adjustment for this period exists or changed.
-func (s *Service) adjustLocked(ctx context.Context, db store.DB, g *gathered, r calc.Rep, cur *Statement, lines []Line, actor string) (bool, error) {
+func (s *Service) adjustLocked(ctx context.Context, db store.DB, g *gathered, r calc.Rep, cur *Statement, table *lineTable, actor string) (bool, error) {
 	type k struct{ rule, record string }
 	old, now := map[k]int64{}, map[k]int64{}
 	objs := map[k]string{}
-	for _, l := range cur.computedLines() {
+	was, err := cur.computedLines()
+	if err != nil {
+		return false, err
+	}
+	for _, l := range was {
 		old[k{l.Rule, l.Record}] += l.Amount
 		objs[k{l.Rule, l.Record}] = l.Object
+	}
+	lines, err := table.decode()
+	if err != nil {
+		return false, err
 	}
 	for _, l := range lines {
 		now[k{l.Rule, l.Record}] += l.Amount

@@ -3,11 +3,13 @@ package commission
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"hash"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +54,14 @@ type Statement struct {
 	// period has not been run yet).
 	Computed bool  `json:"computed"`
 	Version  int64 `json:"version"`
+
+	// The computed lines as stored (see lineTable): read from the store or
+	// made by a run. When Lines is nil (a statement a run read or built
+	// without decoding its lines) table and adj hold the lines; otherwise
+	// Lines does and table, when set, is the encoding of its computed lines
+	// (which nothing changes after a run made them).
+	table *lineTable
+	adj   []Line
 }
 
 // Line is a statement line: the calculator's line with a stable id, and,
@@ -95,18 +105,57 @@ type Event struct {
 func (st *Statement) Locked() bool { return st.Status == StatusApproved || st.Status == StatusPaid }
 
 // computedLines are the lines a run produced (not adjustments).
-func (st *Statement) computedLines() []Line {
+func (st *Statement) computedLines() ([]Line, error) {
+	if st.Lines == nil && st.table != nil {
+		ls, err := st.table.decode()
+		if err != nil {
+			return nil, fmt.Errorf("decode statement %s: %w", st.ID, err)
+		}
+		return lineIDs(ls), nil
+	}
 	var out []Line
 	for _, l := range st.Lines {
 		if l.Source == nil {
 			out = append(out, l)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// forget drops the stored lines of a statement read by statementHead,
+// keeping their hash (a run holds every statement of a period while it
+// runs; decoding the lines needs a fresh read).
+func (st *Statement) forget() {
+	if st.Lines == nil && st.table != nil {
+		st.table = &lineTable{hash: st.table.hash, n: st.table.n, hashOnly: true}
+	}
+}
+
+// plainLines are all the lines without their ids (cheaper than
+// computedLines for a statement read by statementHead).
+func (st *Statement) plainLines() ([]calc.Line, error) {
+	var out []calc.Line
+	if st.Lines == nil && st.table != nil {
+		ls, err := st.table.decode()
+		if err != nil {
+			return nil, fmt.Errorf("decode statement %s: %w", st.ID, err)
+		}
+		out = ls
+	}
+	for _, l := range st.Lines {
+		out = append(out, l.Line)
+	}
+	for _, l := range st.adj {
+		out = append(out, l.Line)
+	}
+	return out, nil
 }
 
 // adjustments are the adjustment lines.
 func (st *Statement) adjustments() []Line {
+	if st.Lines == nil {
+		return st.adj
+	}
 	var out []Line
 	for _, l := range st.Lines {
 		if l.Source != nil {
@@ -116,6 +165,28 @@ func (st *Statement) adjustments() []Line {
 	return out
 }
 
+// tableOf returns the stored form of the computed lines.
+func (st *Statement) tableOf(enc *lineEncoder) (*lineTable, error) {
+	if st.table != nil {
+		return st.table, nil
+	}
+	var ls []calc.Line
+	for _, l := range st.Lines {
+		if l.Source == nil {
+			ls = append(ls, l.Line)
+		}
+	}
+	if enc == nil {
+		enc = &lineEncoder{}
+	}
+	t, err := enc.encode(ls)
+	if err != nil {
+		return nil, err
+	}
+	st.table = t
+	return t, nil
+}
+
 func (st *Statement) retotal() {
 	st.Total = 0
 	for _, l := range st.Lines {
@@ -123,15 +194,25 @@ func (st *Statement) retotal() {
 	}
 }
 
-// doc is the statement as stored. The lines go through JSON so the stored
-// form is exactly the API's (without texts).
+// doc is the statement as stored: the computed lines as a table under
+// "lines", the adjustment lines in the API's shape (without texts) under
+// "adjustments".
 func (st *Statement) doc() (store.Doc, error) {
-	lines := make([]Line, len(st.Lines))
-	for i, l := range st.Lines {
+	t, err := st.tableOf(nil)
+	if err != nil {
+		return nil, err
+	}
+	tv, err := t.value()
+	if err != nil {
+		return nil, err
+	}
+	adj := st.adjustments()
+	lines := make([]Line, len(adj))
+	for i, l := range adj {
 		l.Text = nil
 		lines[i] = l
 	}
-	ls, err := jsonValue(lines)
+	as, err := jsonValue(lines)
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +222,8 @@ func (st *Statement) doc() (store.Doc, error) {
 	}
 	d := store.Doc{store.KeyID: st.ID, "plan": st.Plan, "planVersion": st.PlanVersion, "period": st.Period,
 		"periodStart": period.FormatInstant(st.PeriodStart), "periodEnd": period.FormatInstant(st.PeriodEnd),
-		"rep": st.Rep, "repName": st.RepName, "status": st.Status, "currency": st.Currency, "lines": ls, "total": st.Total,
-		"history": hs, "fingerprint": st.Fingerprint, "computedAt": period.FormatInstant(st.ComputedAt), "computed": st.Computed}
+		"rep": st.Rep, "repName": st.RepName, "status": st.Status, "currency": st.Currency, "lines": tv, "adjustments": as,
+		"total": st.Total, "history": hs, "fingerprint": st.Fingerprint, "computedAt": period.FormatInstant(st.ComputedAt), "computed": st.Computed}
 	if st.Attainment != nil {
 		d["attainment"] = *st.Attainment
 	}
@@ -162,7 +243,29 @@ func jsonValue(v any) (any, error) {
 	return out, err
 }
 
+// statementFrom reads a stored statement with its lines (ids included).
 func statementFrom(d store.Doc) (*Statement, error) {
+	st, err := statementHead(d)
+	if err != nil || st.Lines != nil {
+		return st, err
+	}
+	computed, err := st.computedLines()
+	if err != nil {
+		return nil, err
+	}
+	st.Lines = append(computed, st.adj...)
+	if st.Lines == nil {
+		st.Lines = []Line{}
+	}
+	st.adj = nil
+	return st, nil
+}
+
+// statementHead reads a stored statement without decoding its computed
+// lines (Lines stays nil; table and adj hold them) — what a run needs to
+// see whether a draft changed. A statement stored before the line table
+// existed (its lines in the API's shape) is read in full.
+func statementHead(d store.Doc) (*Statement, error) {
 	st := &Statement{ID: store.ID(d), PlanVersion: store.Int(d["planVersion"]), Total: store.Int(d["total"]), Version: store.Version(d)}
 	st.Plan, _ = d["plan"].(string)
 	st.Period, _ = d["period"].(string)
@@ -182,37 +285,64 @@ func statementFrom(d store.Doc) (*Statement, error) {
 		n := store.Int(v)
 		st.Target = &n
 	}
-	b, err := json.Marshal(map[string]any{"lines": d["lines"], "history": d["history"]})
+	table, isTable := d["lines"].(map[string]any)
+	parts := map[string]any{"history": d["history"]}
+	if isTable {
+		parts["lines"] = d["adjustments"]
+	} else {
+		parts["lines"] = d["lines"] // stored before the line table
+	}
+	b, err := json.Marshal(parts)
 	if err != nil {
 		return nil, fmt.Errorf("decode statement %s: %w", st.ID, err)
 	}
-	var parts struct {
+	var dec struct {
 		Lines   []Line  `json:"lines"`
 		History []Event `json:"history"`
 	}
-	if err := json.Unmarshal(b, &parts); err != nil {
+	if err := json.Unmarshal(b, &dec); err != nil {
 		return nil, fmt.Errorf("decode statement %s: %w", st.ID, err)
 	}
-	st.Lines, st.History = parts.Lines, parts.History
-	if st.Lines == nil {
-		st.Lines = []Line{}
-	}
+	st.History = dec.History
 	if st.History == nil {
 		st.History = []Event{}
 	}
+	if !isTable {
+		st.Lines = dec.Lines
+		if st.Lines == nil {
+			st.Lines = []Line{}
+		}
+		return st, nil
+	}
+	if st.table, err = tableFrom(table); err != nil {
+		return nil, fmt.Errorf("decode statement %s: %w", st.ID, err)
+	}
+	st.adj = dec.Lines
 	return st, nil
 }
 
 // sameContent reports whether two statements would store the same lines,
-// totals and inputs (what a run may change).
-func sameContent(a, b *Statement) bool {
+// totals and inputs (what a run may change). Computed lines are compared
+// by their table's hash, without decoding them.
+func sameContent(a, b *Statement, enc *lineEncoder) (bool, error) {
 	if a.PlanVersion != b.PlanVersion || a.Total != b.Total || a.Computed != b.Computed || a.RepName != b.RepName ||
-		!eqFloat(a.Attainment, b.Attainment) || !eqInt(a.Target, b.Target) || len(a.Lines) != len(b.Lines) {
-		return false
+		!eqFloat(a.Attainment, b.Attainment) || !eqInt(a.Target, b.Target) {
+		return false, nil
 	}
-	x, err1 := json.Marshal(a.Lines)
-	y, err2 := json.Marshal(b.Lines)
-	return err1 == nil && err2 == nil && string(x) == string(y)
+	ta, err := a.tableOf(enc)
+	if err != nil {
+		return false, err
+	}
+	tb, err := b.tableOf(enc)
+	if err != nil {
+		return false, err
+	}
+	if ta.hash != tb.hash {
+		return false, nil
+	}
+	x, err1 := json.Marshal(a.adjustments())
+	y, err2 := json.Marshal(b.adjustments())
+	return err1 == nil && err2 == nil && string(x) == string(y), nil
 }
 
 func eqFloat(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
@@ -628,14 +758,135 @@ func adjustmentLine(src Source, record, object string, amount int64, noteZh, not
 		Record: record, Object: object, Amount: amount, Explain: calc.Explanation{Note: noteZh + " / " + noteEn}}}
 }
 
-// fingerprint hashes a rep's inputs (without record data).
-func fingerprint(version int64, in *calc.Input) string {
-	b, _ := json.Marshal(struct {
-		V  int64
-		In *calc.Input
-	}{version, in})
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:12])
+// fingerprint hashes what a rep's computed lines came from: the plan
+// version (and the object version it was compiled against) and the rep's
+// inputs, credits with the record data formulas read included.
+func fingerprint(pl *Plan, in *calc.Input) string {
+	h := fpHash{h: sha256.New(), buf: make([]byte, 0, 8192)}
+	h.str(pl.Key)
+	h.int(pl.Version)
+	h.int(pl.ObjectVersion)
+	h.str(in.Rep.ID)
+	h.str(in.Rep.Name)
+	h.int(int64(len(in.Rep.Teams)))
+	for _, t := range in.Rep.Teams {
+		h.str(t)
+	}
+	for _, w := range []calc.Window{in.Period, in.Quota} {
+		h.str(w.Key)
+		h.time(w.Start)
+		h.time(w.End)
+	}
+	h.int(in.Target)
+	h.bool(in.HasTarget)
+	h.int(in.ActualBefore)
+	h.int(in.ActualInPeriod)
+	h.int(in.QuotaScale)
+	h.int(int64(len(in.CreditedBefore)))
+	for _, k := range sortedKeys(in.CreditedBefore) {
+		h.str(k)
+		h.int(in.CreditedBefore[k])
+	}
+	fields := pl.RecordFields()
+	h.int(int64(len(in.Credits)))
+	for i := range in.Credits {
+		c := &in.Credits[i]
+		h.str(c.Record)
+		h.str(c.Object)
+		h.str(c.Owner)
+		h.time(c.Date)
+		h.int(c.Base)
+		h.int(c.RecordBase)
+		h.float(c.SharePct)
+		for _, k := range fields { // Data holds (at most) these
+			if v, ok := c.Data[k]; ok {
+				h.str(k)
+				h.value(v)
+			}
+		}
+	}
+	h.int(int64(len(in.Teams)))
+	for _, t := range in.Teams {
+		h.str(t.Team)
+		h.float(t.Before)
+		h.float(t.Now)
+	}
+	h.int(int64(len(in.Reversals)))
+	for _, r := range in.Reversals {
+		h.str(r.Record)
+		h.str(r.Object)
+		h.time(r.CreditDate)
+		h.time(r.ReversedAt)
+		h.int(r.Paid)
+	}
+	h.flush()
+	return hex.EncodeToString(h.h.Sum(nil)[:12])
 }
 
-var _ = slices.Contains[[]string]
+// fpHash feeds values to a hash unambiguously (lengths before strings),
+// through a buffer.
+type fpHash struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func (f *fpHash) flush() {
+	f.h.Write(f.buf)
+	f.buf = f.buf[:0]
+}
+
+func (f *fpHash) int(v int64) {
+	f.buf = binary.LittleEndian.AppendUint64(f.buf, uint64(v))
+	if len(f.buf) >= 4096 {
+		f.flush()
+	}
+}
+
+func (f *fpHash) str(s string) {
+	f.int(int64(len(s)))
+	f.buf = append(f.buf, s...)
+	if len(f.buf) >= 4096 {
+		f.flush()
+	}
+}
+
+func (f *fpHash) float(v float64) { f.int(int64(math.Float64bits(v))) }
+
+func (f *fpHash) bool(v bool) {
+	if v {
+		f.int(1)
+	} else {
+		f.int(0)
+	}
+}
+
+func (f *fpHash) time(t time.Time) { f.int(t.UnixNano()) }
+
+func (f *fpHash) value(v any) {
+	switch x := v.(type) {
+	case nil:
+		f.str("n")
+	case string:
+		f.str("s")
+		f.str(x)
+	case float64:
+		f.str("f")
+		f.float(x)
+	case int:
+		f.str("i")
+		f.int(int64(x))
+	case int64:
+		f.str("i")
+		f.int(x)
+	case bool:
+		f.str("b")
+		f.bool(x)
+	case time.Time:
+		f.str("t")
+		f.time(x)
+	default:
+		b, _ := json.Marshal(x)
+		f.str("j")
+		f.str(string(b))
+	}
+}

@@ -31,7 +31,18 @@ const maxPooledLines = 8192
 // failing on a record, a rate formula giving a negative rate — is a
 // *RepError and no result.
 func (p *Plan) Calculate(in Input) (Result, error) {
-	r := run{p: p, in: &in, loc: in.Period.Start.Location()}
+	return p.calculate(in, nil, false)
+}
+
+// CalculateTo is Calculate with the result's lines appended to buf[:0]
+// (a caller computing many statements reuses one buffer; the lines are
+// valid until it reuses buf).
+func (p *Plan) CalculateTo(in Input, buf []Line) (Result, error) {
+	return p.calculate(in, buf, true)
+}
+
+func (p *Plan) calculate(in Input, buf []Line, reuse bool) (Result, error) {
+	r := run{p: p, in: &in, loc: in.Period.Start.Location(), out: buf, reuse: reuse}
 	if err := r.quota(); err != nil {
 		return Result{}, err
 	}
@@ -82,6 +93,8 @@ type run struct {
 	farena   []float64 // and of *float64 ones
 
 	lines []Line
+	out   []Line // CalculateTo's buffer
+	reuse bool
 
 	dayStart, dayEnd time.Time
 	dayStr           string
@@ -145,7 +158,11 @@ func (r *run) calculate() (Result, error) {
 	if err := r.periodLines(creditedBase); err != nil {
 		return res, err
 	}
-	res.Lines = slices.Clone(r.lines)
+	if r.reuse {
+		res.Lines = append(r.out[:0], r.lines...)
+	} else {
+		res.Lines = slices.Clone(r.lines)
+	}
 	for i := range r.lines {
 		res.Total += r.lines[i].Amount
 	}

@@ -299,6 +299,30 @@ func Compile(eng *rules.Engine, tenant, key string, version int64, def map[strin
 	return p, nil
 }
 
+// RecordFields lists, sorted, the record fields the plan's rule formulas
+// (rules' when, on and expr, SPIFs' when) read from Credit.Data — all
+// Calculate reads of it. A caller holding many credits may keep only these
+// fields in Data (credit formulas and the clawback's when run in Credits
+// and ReversedIn, on the whole record).
+func (p *Plan) RecordFields() []string {
+	var out []string
+	add := func(f *formula) {
+		if f != nil {
+			out = append(out, f.fields...)
+		}
+	}
+	for i := range p.Rules {
+		add(p.Rules[i].when)
+		add(p.Rules[i].on)
+		add(p.Rules[i].expr)
+	}
+	for i := range p.SPIFs {
+		add(p.SPIFs[i].when)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // ctxReadsQuota reports whether a rule formula reads attainment or quota.
 func (p *Plan) ctxReadsQuota() bool {
 	reads := func(f *formula) bool {
