@@ -78,7 +78,7 @@ function FormulaInput({ value, onChange, placeholder, testId }: { value?: string
 }
 
 function PercentInput({ value, onChange, testId, status }: { value?: number; onChange: (v: number | undefined) => void; testId?: string; status?: 'error' }) {
-  return <InputNumber value={toPercent(value)} onChange={(v) => onChange(fromPercent(v as number | null))} suffix="%" style={{ width: '100%' }} step={0.5} status={status} data-testid={testId} />;
+  return <InputNumber value={toPercent(value)} onChange={(v) => onChange(fromPercent(v as number | null))} suffix="%" style={{ width: '100%' }} step={1} status={status} data-testid={testId} />;
 }
 
 /** MoneyInput edits fen as yuan text. */
@@ -422,7 +422,7 @@ export function PlanForm({ def, set, errs, objects, metrics }: PlanFormProps) {
               <Field ctx={ctx} path={[...p, 'name', 'zh-CN']} label={t('objects.labelZh')} span={5}>
                 <Input value={s.name?.['zh-CN'] ?? ''} onChange={(e) => set([...p, 'name'], e.target.value ? { ...(s.name ?? {}), 'zh-CN': e.target.value } : undefined)} />
               </Field>
-              <Field ctx={ctx} path={[...p, 'when']} label={t('comm.f.spifWhen')} required span={9}>
+              <Field ctx={ctx} path={[...p, 'when']} label={t('comm.f.spifWhen')} required span={8}>
                 <FormulaInput value={s.when} onChange={(v) => set([...p, 'when'], v ?? '')} testId={`spif-${p[1]}-when`} />
               </Field>
               <Field ctx={ctx} path={[...p, 'amount']} label={t('comm.f.amount')} required span={5}>
@@ -451,7 +451,7 @@ export function PlanForm({ def, set, errs, objects, metrics }: PlanFormProps) {
               <Field ctx={ctx} path={[...p, 'threshold']} label={t('comm.f.threshold')} required span={5}>
                 <PercentInput value={b.threshold} onChange={(v) => set([...p, 'threshold'], v)} />
               </Field>
-              <Field ctx={ctx} path={[...p, 'amount']} label={t('comm.f.amount')} required span={6}>
+              <Field ctx={ctx} path={[...p, 'amount']} label={t('comm.f.amount')} required span={5}>
                 <MoneyInput value={b.amount} onChange={(v) => set([...p, 'amount'], v)} />
               </Field>
             </>
@@ -471,7 +471,7 @@ export function PlanForm({ def, set, errs, objects, metrics }: PlanFormProps) {
               <Field ctx={ctx} path={[...p, 'key']} label={t('comm.f.key')} span={4}>
                 <Input className="mono" value={b.key} onChange={(e) => set([...p, 'key'], e.target.value)} />
               </Field>
-              <Field ctx={ctx} path={[...p, 'name', 'zh-CN']} label={t('objects.labelZh')} span={5}>
+              <Field ctx={ctx} path={[...p, 'name', 'zh-CN']} label={t('objects.labelZh')} span={4}>
                 <Input value={b.name?.['zh-CN'] ?? ''} onChange={(e) => set([...p, 'name'], e.target.value ? { ...(b.name ?? {}), 'zh-CN': e.target.value } : undefined)} />
               </Field>
               <Field ctx={ctx} path={[...p, 'threshold']} label={t('comm.f.teamThreshold')} required span={4}>

@@ -231,6 +231,7 @@ export function LineExplain({ line }: { line: StatementLine }) {
   add('team', t('comm.line.team'), e.team);
   add('formula', t('comm.line.formula'), e.formula ? <Typography.Text code>{e.formula}</Typography.Text> : undefined);
   add('note', t('comm.line.note'), e.note);
+  add('amount', t('comm.line.amount'), <strong>{formatMoney(line.amount)}</strong>);
   add('src', t('comm.line.source'), line.source?.period ? t('comm.line.sourcePeriod', { period: line.source.period }) : line.source?.dispute ? t('comm.line.sourceDispute') : undefined);
   const text = line.text?.[lang === 'en' ? 'en' : 'zh-CN'] ?? line.text?.['zh-CN'] ?? '';
   return (
