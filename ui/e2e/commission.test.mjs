@@ -75,7 +75,7 @@ const planDef = (base = 'amount') => ({
 });
 
 /** lineByRecord is the rate line of a record on the page. */
-const lineByRecord = (record) => page.locator('[data-testid^="line-"][data-kind="rate"]', { hasText: record });
+const lineByRecord = (record) => page.locator(`[data-testid^="line-"][data-kind="rate"][data-record="${record}"]`);
 
 test('commission: run a period, a rep reads a line and disputes it, the manager accepts with an amount, the rep sees the adjustment', { timeout: 300_000 }, async () => {
   await step('login', async () => {
@@ -169,6 +169,7 @@ test('commission: run a period, a rep reads a line and disputes it, the manager 
     const line = lineByRecord(ids.d1);
     assert.equal(await line.count(), 1);
     assert.equal(await line.getByTestId('line-amount').getAttribute('data-amount'), '150000');
+    await line.getByText('E2E 大单').waitFor(); // the deal by its name, not its id
     assert.ok((await line.textContent()).includes('阶梯提成'), 'the rule is named as in the plan');
     await line.getByTestId('line-toggle').click();
     const explain = line.getByTestId('line-explain');

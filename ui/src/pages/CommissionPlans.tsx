@@ -13,6 +13,7 @@ import { problemText } from '../lib/problem.ts';
 import { isPublished, useObjects } from '../objects.tsx';
 import { ObjectStatusTags } from '../components/ObjectStatusTags.tsx';
 import { InlineError } from '../components/PageState.tsx';
+import { planName, usePlans } from '../components/commission/common.tsx';
 
 interface NewPlan {
   key: string;
@@ -48,6 +49,7 @@ export default function CommissionPlansPage() {
   const [busy, setBusy] = useState(false);
   const [createError, setCreateError] = useState<string | null>(null);
   const [form] = Form.useForm<NewPlan>();
+  const defs = usePlans((items ?? []).map((p) => p.key));
 
   useEffect(() => {
     api
@@ -106,7 +108,7 @@ export default function CommissionPlansPage() {
               title: t('comm.plans.name'),
               render: (_: unknown, p) => (
                 <span>
-                  <Typography.Text strong>{loc(p.label, lang) ?? p.key}</Typography.Text>{' '}
+                  <Typography.Text strong>{loc(p.label, lang) ?? planName(defs, p.key, lang)}</Typography.Text>{' '}
                   <Typography.Text type="secondary" code>
                     {p.key}
                   </Typography.Text>

@@ -9,11 +9,11 @@ import { Alert, Button, Card, Descriptions, Form, Progress, Result, Select, Spac
 import { PlayCircleOutlined, UnorderedListOutlined } from '@ant-design/icons';
 import { api, enc, isApiError } from '../api/client.ts';
 import type { CommissionRepError, CommissionRun, ConfigSummary, Job } from '../api/types.ts';
-import { loc, useI18n } from '../i18n/index.tsx';
+import { useI18n } from '../i18n/index.tsx';
 import { formatMoney } from '../lib/money.ts';
 import { formatDateTime } from '../lib/definition.ts';
 import { problemText } from '../lib/problem.ts';
-import { PeriodPicker, defaultPeriod, repErrorText } from '../components/commission/common.tsx';
+import { PeriodPicker, defaultPeriod, planName, repErrorText, useCommissionRoles, usePlans } from '../components/commission/common.tsx';
 
 /** subjectText turns a run's job subject ("commission_plan:std|2026-03") into "std · 2026-03". */
 const subjectText = (s?: string) => (s ?? '').replace(/^[^:]*:/, '').replace('|', ' · ');
@@ -30,6 +30,17 @@ export default function CommissionRunPage() {
   const [starting, setStarting] = useState(false);
   const [recent, setRecent] = useState<Job[]>([]);
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const defs = usePlans((plans ?? []).map((p) => p.key));
+  const { admin } = useCommissionRoles();
+  const [names, setNames] = useState<Record<string, string>>({});
+  useEffect(() => {
+    // Admins may list users: the report's reps by name.
+    if (!admin) return;
+    api
+      .get<{ items: { id: string; displayName?: string; username: string }[] }>('users')
+      .then((r) => setNames(Object.fromEntries(r.items.map((u) => [u.id, u.displayName || u.username]))))
+      .catch(() => setNames({}));
+  }, [admin]);
 
   const set = (patch: Record<string, string | null>) => {
     const p = new URLSearchParams(params);
@@ -122,7 +133,7 @@ export default function CommissionRunPage() {
               onChange={(v) => set({ plan: v })}
               loading={plans === null}
               placeholder={t('comm.pickPlan')}
-              options={(plans ?? []).map((p) => ({ value: p.key, label: `${loc(p.label, lang) ?? p.key} (v${p.publishedVersion})` }))}
+              options={(plans ?? []).map((p) => ({ value: p.key, label: `${planName(defs, p.key, lang)} (v${p.publishedVersion})` }))}
               data-testid="run-plan"
               notFoundContent={t('comm.noPublishedPlans')}
             />
@@ -192,7 +203,7 @@ export default function CommissionRunPage() {
                     scroll={{ x: 'max-content' }}
                     data-testid="run-errors"
                     columns={[
-                      { key: 'rep', title: t('comm.rep'), dataIndex: 'rep', render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
+                      { key: 'rep', title: t('comm.rep'), dataIndex: 'rep', render: (v: string) => (names[v] ? <span>{names[v]} <Typography.Text type="secondary" code>{v}</Typography.Text></span> : <Typography.Text code>{v}</Typography.Text>) },
                       { key: 'code', title: t('comm.run.problem'), render: (_: unknown, e) => <Tag color="orange">{repErrorText(t, e.code)}</Tag> },
                       { key: 'msg', title: t('comm.run.detail'), dataIndex: 'message' },
                     ]}

@@ -7,11 +7,11 @@ import { Alert, Button, Card, Col, Empty, Form, Row, Select, Spin, Statistic, Ta
 import { EditOutlined, ExperimentOutlined } from '@ant-design/icons';
 import { api, enc } from '../api/client.ts';
 import type { ConfigSummary, Simulation, SimulationRow } from '../api/types.ts';
-import { loc, useI18n } from '../i18n/index.tsx';
+import { useI18n } from '../i18n/index.tsx';
 import { formatMoney } from '../lib/money.ts';
 import { problemText } from '../lib/problem.ts';
 import { shiftPeriod } from '../lib/period.ts';
-import { Money, PeriodPicker, defaultPeriod, repErrorText, signedMoney } from '../components/commission/common.tsx';
+import { Money, PeriodPicker, defaultPeriod, planName, repErrorText, signedMoney, usePlans } from '../components/commission/common.tsx';
 
 const EChart = lazy(() => import('../components/EChart.tsx'));
 
@@ -22,6 +22,7 @@ export default function CommissionSimulatePage() {
   const plan = params.get('plan') ?? '';
   const period = params.get('period') || shiftPeriod(defaultPeriod(), -1);
   const [sim, setSim] = useState<Simulation | null>(null);
+  const defs = usePlans((plans ?? []).map((p) => p.key));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -105,7 +106,7 @@ export default function CommissionSimulatePage() {
                 value: p.key,
                 label: (
                   <span>
-                    {loc(p.label, lang) ?? p.key} {p.status === 'draft' && <Tag color="orange">{t('comm.sim.hasDraft')}</Tag>}
+                    {planName(defs, p.key, lang)} {p.status === 'draft' && <Tag color="orange">{t('comm.sim.hasDraft')}</Tag>}
                   </span>
                 ),
               }))}

@@ -8,12 +8,12 @@ import { App, Button, Card, Segmented, Select, Space, Statistic, Table, Typograp
 import { CheckOutlined, DollarOutlined, DownloadOutlined, ReloadOutlined } from '@ant-design/icons';
 import { api, enc, ifMatch, request } from '../api/client.ts';
 import type { ConfigSummary, Statement, StatementStatus } from '../api/types.ts';
-import { loc, useI18n } from '../i18n/index.tsx';
+import { useI18n } from '../i18n/index.tsx';
 import { formatMoney } from '../lib/money.ts';
 import { problemText } from '../lib/problem.ts';
 import { InlineError } from '../components/PageState.tsx';
 import { StatementDrawer } from '../components/commission/StatementDrawer.tsx';
-import { Money, PeriodPicker, StatementStatusTag, defaultPeriod, download, pct, useCommissionRoles } from '../components/commission/common.tsx';
+import { Money, PeriodPicker, StatementStatusTag, defaultPeriod, download, pct, planName, useCommissionRoles, usePlans } from '../components/commission/common.tsx';
 
 type StatusFilter = StatementStatus | 'all';
 
@@ -32,6 +32,7 @@ export default function StatementsPage() {
   const [error, setError] = useState<unknown>(null);
   const [selected, setSelected] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
+  const defs = usePlans([...plans.map((p) => p.key), ...(items ?? []).map((s) => s.plan)]);
 
   const set = (patch: Record<string, string | null>) => {
     const p = new URLSearchParams(params);
@@ -142,7 +143,7 @@ export default function StatementsPage() {
             style={{ minWidth: 180 }}
             value={plan}
             onChange={(v) => set({ plan: v })}
-            options={[{ value: '', label: t('comm.allPlans') }, ...plans.map((p) => ({ value: p.key, label: loc(p.label, lang) ?? p.key }))]}
+            options={[{ value: '', label: t('comm.allPlans') }, ...plans.map((p) => ({ value: p.key, label: planName(defs, p.key, lang) }))]}
             data-testid="plan-filter"
           />
           <Segmented<StatusFilter>
@@ -189,7 +190,7 @@ export default function StatementsPage() {
           onRow={(s) => ({ onClick: () => set({ open: s.id }), className: 'row-clickable', 'data-testid': `statement-row-${s.rep}` }) as React.HTMLAttributes<HTMLElement>}
           columns={[
             { key: 'rep', title: t('comm.rep'), render: (_: unknown, s) => <Typography.Text strong>{s.repName || s.rep}</Typography.Text> },
-            { key: 'plan', title: t('comm.plan'), render: (_: unknown, s) => loc(plans.find((p) => p.key === s.plan)?.label, lang) ?? s.plan },
+            { key: 'plan', title: t('comm.plan'), render: (_: unknown, s) => planName(defs, s.plan, lang) },
             { key: 'period', title: t('comm.period'), dataIndex: 'period' },
             { key: 'status', title: t('comm.statusLabel'), render: (_: unknown, s) => <StatementStatusTag status={s.status} /> },
             { key: 'att', title: t('comm.attainment'), align: 'right', render: (_: unknown, s) => pct(s.attainment) },

@@ -180,6 +180,35 @@ export function usePlans(keys: string[]): PlanCache {
   return planCache;
 }
 
+const titleCache: Record<string, string | null> = {};
+
+/** useRecordTitles reads the credited records' names (data.name or data.title) for the lines, cached for the session; records the viewer cannot read keep their id. */
+export function useRecordTitles(lines: StatementLine[] | undefined): Record<string, string | null> {
+  const [, setTick] = useState(0);
+  const sig = [...new Set((lines ?? []).filter((l) => l.record && l.object).map((l) => `${l.object}/${l.record}`))].sort().slice(0, 40).join(',');
+  useEffect(() => {
+    const missing = sig.split(',').filter((k) => k && !(k in titleCache));
+    if (!missing.length) return;
+    let live = true;
+    void Promise.all(
+      missing.map(async (k) => {
+        const [obj, id] = k.split('/');
+        try {
+          const r = await api.get<{ data?: Record<string, unknown> }>(`records/${enc(obj)}/${enc(id)}`);
+          const v = r.data?.name ?? r.data?.title;
+          titleCache[k] = typeof v === 'string' && v ? v : null;
+        } catch {
+          titleCache[k] = null;
+        }
+      }),
+    ).then(() => live && setTick((n) => n + 1));
+    return () => {
+      live = false;
+    };
+  }, [sig]);
+  return titleCache;
+}
+
 /** ruleName is a line's rule name from its plan (else the rule key). */
 export function ruleName(plan: CommissionPlanDefinition | null | undefined, rule: string, lang: string): string {
   if (!plan) return rule;
@@ -211,9 +240,9 @@ function bandText(line: StatementLine, t: TFunc): string | undefined {
 export function LineExplain({ line }: { line: StatementLine }) {
   const { t, lang } = useI18n();
   const e = line.explanation ?? {};
-  const items: { key: string; label: string; children: ReactNode }[] = [];
+  const items: { key: string; label: string; children: ReactNode; span?: 'filled' }[] = [];
   const add = (key: string, label: string, v: ReactNode | undefined | null | false) => {
-    if (v !== undefined && v !== null && v !== false && v !== '') items.push({ key, label, children: v });
+    if (v !== undefined && v !== null && v !== false && v !== '') items.push({ key, label, children: v, ...(key === 'formula' || key === 'note' ? { span: 'filled' as const } : {}) });
   };
   add('base', t('comm.line.base'), line.kind !== 'spif' && line.kind !== 'quota_bonus' && line.kind !== 'adjustment' && line.base ? formatMoney(line.base) : undefined);
   add('record', t('comm.line.recordBase'), e.recordBase != null && e.sharePct != null && e.sharePct !== 100 ? formatMoney(e.recordBase) : undefined);
@@ -230,7 +259,7 @@ export function LineExplain({ line }: { line: StatementLine }) {
   add('rev', t('comm.line.reversedAt'), e.reversedAt ? `${e.reversedAt}${e.days != null ? ` (${t('comm.line.days', { days: e.days })})` : ''}` : undefined);
   add('team', t('comm.line.team'), e.team);
   add('formula', t('comm.line.formula'), e.formula ? <Typography.Text code>{e.formula}</Typography.Text> : undefined);
-  add('note', t('comm.line.note'), e.note);
+  add('note', t('comm.line.note'), line.kind === 'adjustment' ? undefined : e.note);
   add('amount', t('comm.line.amount'), <strong>{formatMoney(line.amount)}</strong>);
   add('src', t('comm.line.source'), line.source?.period ? t('comm.line.sourcePeriod', { period: line.source.period }) : line.source?.dispute ? t('comm.line.sourceDispute') : undefined);
   const text = line.text?.[lang === 'en' ? 'en' : 'zh-CN'] ?? line.text?.['zh-CN'] ?? '';
@@ -267,6 +296,7 @@ export function StatementLines({ statement, plan, disputes, onDispute }: LinesPr
     }
     return [...by.entries()].sort((a, b) => KIND_ORDER.indexOf(a[0] as StatementLineKind) - KIND_ORDER.indexOf(b[0] as StatementLineKind));
   }, [statement]);
+  const titles = useRecordTitles(statement.lines);
   const disputeOf = (lineId: string) => disputes?.filter((d) => d.statement === statement.id && d.line === lineId) ?? [];
 
   if (!statement.lines?.length) return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('comm.noLines')} />;
@@ -288,7 +318,7 @@ export function StatementLines({ statement, plan, disputes, onDispute }: LinesPr
             const isOpen = !!open[l.id];
             const title = l.kind === 'adjustment' && l.source?.dispute ? t('comm.line.disputeAdjustment') : ruleName(plan, l.rule, lang);
             return (
-              <div key={l.id} className={`comm-line${isOpen ? ' open' : ''}`} data-testid={`line-${l.id}`} data-kind={l.kind}>
+              <div key={l.id} className={`comm-line${isOpen ? ' open' : ''}`} data-testid={`line-${l.id}`} data-kind={l.kind} data-record={l.record}>
                 <div
                   className="comm-line-head"
                   role="button"
@@ -307,8 +337,8 @@ export function StatementLines({ statement, plan, disputes, onDispute }: LinesPr
                   <span className="comm-line-title">
                     <Typography.Text strong>{title}</Typography.Text>
                     {l.record && (
-                      <Typography.Text type="secondary" className="comm-line-sub">
-                        {l.record}
+                      <Typography.Text type="secondary" className="comm-line-sub" title={l.record}>
+                        {(l.object && titles[`${l.object}/${l.record}`]) || l.record}
                         {l.creditDate && ` · ${l.creditDate}`}
                       </Typography.Text>
                     )}
