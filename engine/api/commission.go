@@ -33,6 +33,9 @@ func (s *Server) commissionRoutes() []route {
 	stmtQ := []param{{"user", "a rep's user id"}, {"period", "period key, e.g. 2026-03"}, {"plan", "plan key"},
 		{"status", "draft, approved or paid"}, {"limit", "page size (default 50, max 500)"}, {"cursor", "from a previous page's next"}}
 	rs = append(rs,
+		route{method: "POST", path: "/api/v1/commission-plans/:key/check", tag: "commission",
+			summary: "Check a plan definition without saving it (the editor's live check): 200 with ok and the errors a save would answer 422 with",
+			access:  adminOnly, body: "CommissionPlanDefinition", resp: "CommissionPlanCheck", status: 200, handle: s.checkPlan},
 		route{method: "POST", path: "/api/v1/commission-plans/:key/simulate", tag: "commission",
 			summary: "What-if: run the plan's draft over a period beside the version in force; per rep old/new/delta and totals (writes nothing)",
 			access:  commissionAdmin, body: "SimulateRequest", resp: "Simulation", status: 200, handle: s.simulate},
@@ -75,6 +78,21 @@ func (s *Server) commissionRoutes() []route {
 		}
 	}
 	return rs
+}
+
+// checkPlan validates a definition as a save would (schema, formulas,
+// tables, the credited object and the quota metric) and writes nothing.
+func (s *Server) checkPlan(c *gin.Context, r *request) error {
+	var def map[string]any
+	if err := decodeJSON(c, &def); err != nil {
+		return err
+	}
+	if def == nil {
+		return apperr.BadRequest("the body must be a commission plan definition")
+	}
+	fe := s.d.Commission.Check(c.Request.Context(), r.db, r.p.Tenant, def)
+	c.JSON(http.StatusOK, gin.H{"ok": len(fe) == 0, "errors": nonNil(fe)})
+	return nil
 }
 
 type simulateRequest struct {
@@ -314,6 +332,8 @@ func commissionComponents() map[string]any {
 		"history": arr(event), "fingerprint": str, "computedAt": instant, "computed": boolean, "version": integer})
 	out["StatementList"] = listOf("Statement")
 	out["StatementAction"] = obj(map[string]any{"note": str})
+	out["CommissionPlanCheck"] = obj(map[string]any{"ok": boolean, "errors": arr(obj(map[string]any{"pointer": str, "code": str, "message": str,
+		"line": integer, "column": integer, "snippet": str, "hint": str}))})
 	out["SimulateRequest"] = obj(map[string]any{"period": str}, "period")
 	out["Simulation"] = obj(map[string]any{"plan": str, "period": str, "publishedVersion": integer, "old": integer, "new": integer, "delta": integer,
 		"reps":   arr(obj(map[string]any{"rep": str, "name": str, "old": integer, "new": integer, "delta": integer, "lines": integer})),

@@ -498,3 +498,37 @@ func (e *env) raw(method, path, token string) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestCommissionPlanCheck: the editor's live check answers what a save
+// would (pointers, formula line/column) without saving anything.
+func TestCommissionPlanCheck(t *testing.T) {
+	e := newEnv(t)
+	o := setupCommission(t, e)
+	base := "/api/v1/commission-plans/std"
+	r := e.do("POST", base+"/check", e.admin, stdPlan(0.05)).must(t, 200)
+	if r.body["ok"] != true || len(r.body["errors"].([]any)) != 0 {
+		t.Fatalf("a good plan: %s", r.raw)
+	}
+	bad := stdPlan(0.05)
+	bad["credits"].(map[string]any)["base"] = "amount * nope"
+	bad["rules"] = []any{map[string]any{"key": "t", "rate": map[string]any{"kind": "tier", "table": []any{[]any{1, 0.1}, []any{0.5, 0.05}}}}}
+	r = e.do("POST", base+"/check", e.admin, bad).must(t, 200)
+	if r.body["ok"] != false {
+		t.Fatalf("a bad plan: %s", r.raw)
+	}
+	var formula map[string]any
+	ptrs := map[string]bool{}
+	for _, x := range r.body["errors"].([]any) {
+		fe := x.(map[string]any)
+		ptrs[fe["pointer"].(string)] = true
+		if fe["pointer"] == "/credits/base" {
+			formula = fe
+		}
+	}
+	if formula == nil || num(formula["column"]) == 0 || !ptrs["/rules/0/rate/table/1/0"] {
+		t.Fatalf("want /credits/base with a column and the unsorted table row: %s", r.raw)
+	}
+	// Nothing was saved; only admins may check.
+	e.do("GET", base, e.admin, nil).must(t, 404)
+	e.do("POST", base+"/check", o.mgrTok, stdPlan(0.05)).must(t, 403)
+}

@@ -29,6 +29,13 @@ const TemplateDiffPage = lazy(() => import('./pages/TemplateDiff.tsx'));
 const LeaderboardPage = lazy(() => import('./pages/Leaderboard.tsx'));
 const ScorecardsPage = lazy(() => import('./pages/Scorecards.tsx'));
 const ScorecardEditorPage = lazy(() => import('./pages/ScorecardEditor.tsx'));
+const MyCommissionPage = lazy(() => import('./pages/MyCommission.tsx'));
+const StatementsPage = lazy(() => import('./pages/Statements.tsx'));
+const CommissionDisputesPage = lazy(() => import('./pages/CommissionDisputes.tsx'));
+const CommissionRunPage = lazy(() => import('./pages/CommissionRun.tsx'));
+const CommissionSimulatePage = lazy(() => import('./pages/CommissionSimulate.tsx'));
+const CommissionPlansPage = lazy(() => import('./pages/CommissionPlans.tsx'));
+const CommissionPlanPage = lazy(() => import('./pages/CommissionPlan.tsx'));
 
 const FONT =
   '-apple-system, BlinkMacSystemFont, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -95,6 +102,13 @@ export function App() {
                 <Route path="leaderboard" element={page(<LeaderboardPage />)} />
                 <Route path="admin/scorecards" element={<RequireAdmin>{page(<ScorecardsPage />)}</RequireAdmin>} />
                 <Route path="admin/scorecards/:key" element={<RequireAdmin>{page(<ScorecardEditorPage />)}</RequireAdmin>} />
+                <Route path="commission/mine" element={page(<MyCommissionPage />)} />
+                <Route path="commission/statements" element={page(<StatementsPage />)} />
+                <Route path="commission/disputes" element={page(<CommissionDisputesPage />)} />
+                <Route path="commission/run" element={page(<CommissionRunPage />)} />
+                <Route path="commission/simulate" element={page(<CommissionSimulatePage />)} />
+                <Route path="commission/plans" element={<RequireAdmin>{page(<CommissionPlansPage />)}</RequireAdmin>} />
+                <Route path="commission/plans/:key" element={<RequireAdmin>{page(<CommissionPlanPage />)}</RequireAdmin>} />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>

@@ -661,3 +661,251 @@ export interface ScorecardAward {
   titles: ScorecardTitleDef[];
   winners: { user: { id: string; name: string }; rank: number; score: number; grade: string | null; titles: ScorecardTitleRef[] }[];
 }
+
+// ---- Commission (docs/api.md "Commission") ----
+
+/** CommissionText is a plan's bilingual name. */
+export type CommissionText = Partial<Record<'zh-CN' | 'en', string>>;
+
+export type CommissionRateKind = 'constant' | 'tier' | 'marginal' | 'expr';
+export type CommissionBasis = 'quota' | 'amount' | 'line';
+
+export interface CommissionRate {
+  kind: CommissionRateKind;
+  value?: number;
+  /** [threshold, rate] rows, thresholds strictly ascending. */
+  table?: [number, number][];
+  on?: string;
+  basis?: CommissionBasis;
+  expr?: string;
+}
+
+export interface CommissionRule {
+  key: string;
+  name?: CommissionText;
+  when?: string;
+  rate: CommissionRate;
+}
+
+export interface CommissionSpif {
+  key: string;
+  name?: CommissionText;
+  when: string;
+  amount: number;
+}
+
+export interface CommissionQuotaBonus {
+  key: string;
+  name?: CommissionText;
+  threshold: number;
+  amount: number;
+}
+
+export interface CommissionTeamBonus {
+  key: string;
+  name?: CommissionText;
+  threshold: number;
+  amount?: number;
+  rate?: number;
+}
+
+export interface CommissionPlanDefinition {
+  key?: string;
+  name: CommissionText;
+  description?: CommissionText;
+  currency?: string;
+  grain?: 'month' | 'quarter' | 'year';
+  quotaGrain?: 'month' | 'quarter' | 'year';
+  quota: { metric: string; level?: TargetLevel };
+  assign?: { roles?: string[]; teams?: string[]; users?: string[] };
+  effectiveFrom?: string;
+  effectiveTo?: string | null;
+  credits: { object: string; when?: string; base: string; dateField: string; ownerField?: string; splitField?: string };
+  rules?: CommissionRule[];
+  caps?: { perLine?: number; perPeriod?: number };
+  spifs?: CommissionSpif[];
+  quotaBonuses?: CommissionQuotaBonus[];
+  teamBonuses?: CommissionTeamBonus[];
+  clawback?: { when: string; withinDays: number; dateField: string };
+}
+
+/** CommissionPlanCheck answers POST /commission-plans/{key}/check. */
+export interface CommissionPlanCheck {
+  ok: boolean;
+  errors: ProblemError[];
+}
+
+export interface ConfigVersionInfo {
+  key: string;
+  version: number;
+  publishedAt: string;
+  publishedBy?: string;
+}
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface Job {
+  id: string;
+  kind: string;
+  subject?: string;
+  status: JobStatus;
+  done: number;
+  total: number;
+  percent: number;
+  error?: { code: string; message: string } | null;
+  createdBy?: string;
+  createdAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface CommissionRepError {
+  rep: string;
+  code: string;
+  message: string;
+}
+
+export interface CommissionRunReport {
+  plan: string;
+  version: number;
+  period: string;
+  reps: number;
+  records: number;
+  written: number;
+  unchanged: number;
+  locked: number;
+  adjusted: number;
+  total: number;
+  errors: CommissionRepError[] | null;
+}
+
+export interface CommissionRun extends Job {
+  report?: CommissionRunReport | null;
+}
+
+export type StatementStatus = 'draft' | 'approved' | 'paid';
+export type StatementLineKind = 'rate' | 'cap_line' | 'cap_period' | 'spif' | 'quota_bonus' | 'team_bonus' | 'clawback' | 'adjustment';
+
+export interface StatementBand {
+  index: number;
+  threshold: number;
+  from: number;
+  to?: number | null;
+  until?: number | null;
+}
+
+export interface StatementExplanation {
+  formula?: string;
+  attainment?: number;
+  quota?: number;
+  cumBefore?: number;
+  sharePct?: number;
+  recordBase?: number;
+  cap?: number;
+  earned?: number;
+  threshold?: number;
+  team?: string;
+  before?: number;
+  reversedAt?: string;
+  days?: number;
+  note?: string;
+  value?: number;
+  paid?: number;
+}
+
+export interface StatementLine {
+  id: string;
+  rule: string;
+  kind: StatementLineKind;
+  record?: string;
+  object?: string;
+  creditDate?: string;
+  base: number;
+  rate?: number | null;
+  band?: StatementBand | null;
+  amount: number;
+  explanation: StatementExplanation;
+  text?: CommissionText;
+  source?: { period?: string; rule?: string; record?: string; dispute?: string } | null;
+}
+
+export interface StatementEvent {
+  at: string;
+  by: string;
+  action: string;
+  from?: string;
+  to?: string;
+  note?: string;
+}
+
+export interface Statement {
+  id: string;
+  plan: string;
+  planVersion: number;
+  period: string;
+  periodStart: string;
+  periodEnd: string;
+  rep: string;
+  repName: string;
+  status: StatementStatus;
+  currency: string;
+  lines: StatementLine[];
+  total: number;
+  attainment: number | null;
+  target: number | null;
+  history: StatementEvent[];
+  computedAt?: string;
+  computed: boolean;
+  version: number;
+}
+
+export interface SimulationRow {
+  rep: string;
+  name: string;
+  old: number;
+  new: number;
+  delta: number;
+  lines: number;
+}
+
+export interface Simulation {
+  plan: string;
+  period: string;
+  publishedVersion: number;
+  old: number;
+  new: number;
+  delta: number;
+  reps: SimulationRow[];
+  errors: (CommissionRepError & { version: string })[] | null;
+}
+
+export type DisputeStatus = 'open' | 'accepted' | 'rejected';
+
+export interface DisputeEvent {
+  at: string;
+  by: string;
+  action: string;
+  note?: string;
+  amount?: number | null;
+}
+
+export interface Dispute {
+  id: string;
+  statement: string;
+  line: string;
+  plan: string;
+  period: string;
+  rep: string;
+  record?: string;
+  lineAmount: number;
+  status: DisputeStatus;
+  comment: string;
+  decision?: string;
+  amount?: number | null;
+  reason?: string;
+  adjustment?: { statement: string; line: string } | null;
+  history: DisputeEvent[];
+  createdBy: string;
+  createdAt: string;
+  version: number;
+}

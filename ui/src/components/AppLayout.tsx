@@ -1,7 +1,7 @@
 import { Suspense, useMemo, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { Avatar, Button, Drawer, Dropdown, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
-import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined } from '@ant-design/icons';
+import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined, WalletOutlined, AuditOutlined, FlagOutlined, PlayCircleOutlined, ExperimentOutlined, ProfileOutlined } from '@ant-design/icons';
 import { useAuth } from '../auth.tsx';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { isPublished, ObjectsProvider, useObjects } from '../objects.tsx';
@@ -24,12 +24,14 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith('/admin/templates')) return 'admin:templates';
   if (pathname.startsWith('/leaderboard')) return 'leaderboard';
   if (pathname.startsWith('/admin/scorecards')) return 'admin:scorecards';
+  const comm = /^\/commission\/([^/]+)/.exec(pathname);
+  if (comm) return `comm:${comm[1]}`;
   return 'home';
 }
 
 function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
   const { t, lang } = useI18n();
-  const { isAdmin } = useAuth();
+  const { isAdmin, me } = useAuth();
   const { objects, pipelines } = useObjects();
   const navigate = useNavigate();
   const location = useLocation();
@@ -54,6 +56,32 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
           : [{ key: 'none', disabled: true, label: t('nav.noObjects') }],
       },
     ];
+    // 提成: every signed-in user has 我的提成; approvers see the queue and disputes; admins and
+    // finance run periods and what-ifs; admins edit plans.
+    const roles = me?.roles ?? [];
+    const approver = isAdmin || roles.includes('manager') || roles.includes('finance');
+    const runner = isAdmin || roles.includes('finance');
+    list.push({
+      type: 'group',
+      key: 'g:commission',
+      label: t('nav.commission'),
+      children: [
+        { key: 'comm:mine', icon: <WalletOutlined />, label: t('nav.myCommission') },
+        ...(approver
+          ? [
+              { key: 'comm:statements', icon: <AuditOutlined />, label: t('nav.commissionApprovals') },
+              { key: 'comm:disputes', icon: <FlagOutlined />, label: t('nav.commissionDisputes') },
+            ]
+          : []),
+        ...(runner
+          ? [
+              { key: 'comm:run', icon: <PlayCircleOutlined />, label: t('nav.commissionRun') },
+              { key: 'comm:simulate', icon: <ExperimentOutlined />, label: t('nav.commissionSimulate') },
+            ]
+          : []),
+        ...(isAdmin ? [{ key: 'comm:plans', icon: <ProfileOutlined />, label: t('nav.commissionPlans') }] : []),
+      ],
+    });
     if (isAdmin) {
       list.push({
         type: 'group',
@@ -69,7 +97,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
       });
     }
     return list;
-  }, [objects, pipelines, isAdmin, t, lang]);
+  }, [objects, pipelines, isAdmin, me, t, lang]);
 
   const onClick: MenuProps['onClick'] = ({ key }) => {
     if (key === 'ext:docs') {
@@ -84,6 +112,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     else if (key === 'admin:templates') navigate('/admin/templates');
     else if (key === 'leaderboard') navigate('/leaderboard');
     else if (key === 'admin:scorecards') navigate('/admin/scorecards');
+    else if (key.startsWith('comm:')) navigate(`/commission/${key.slice(5)}`);
     else if (key.startsWith('pipe:')) navigate(`/pipelines/${encodeURIComponent(key.slice(5))}/board`);
     else if (key.startsWith('rec:')) navigate(`/records/${encodeURIComponent(key.slice(4))}`);
     onNavigate?.();
