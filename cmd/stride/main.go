@@ -30,7 +30,6 @@ import (
 
 	"stride/engine/api"
 	"stride/engine/auth"
-	"stride/engine/scorecard"
 	"stride/engine/setup"
 	"stride/engine/store"
 	"stride/engine/store/mongo"
@@ -176,12 +175,9 @@ func serve() error {
 	if err := a.Background(ctx); err != nil {
 		return err
 	}
-	// Scorecards read attainment like progress does: the tracker's rollups
-	// and the target plans' targets. The service declares its collections
-	// in each tenant on first use.
-	scorecards := scorecard.New(a.Objects, a.Tracker, a.Tenants)
-	scorecards.SetTargets(a.Targets)
-	a.Tenants.AddCollections(scorecards.Collections()...)
+	// Scorecards read attainment like progress does (setup wires them, so
+	// templates and the demo install them too).
+	scorecards := a.Scorecards
 	var uiFS = ui.FS()
 	if !ui.Built() {
 		uiFS = nil
