@@ -52,7 +52,7 @@ func demoCmd(args []string) error {
 	}
 	bar := newBar(os.Stderr, "deals")
 	start := time.Now()
-	g := &demo.Generator{Tenants: a.Tenants, Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Targets: a.Targets, Templates: a.Templates}
+	g := &demo.Generator{Tenants: a.Tenants, Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Targets: a.Targets, Templates: a.Templates, Commission: a.Commission}
 	res, err := g.Run(ctx, demo.Options{Tenant: *tenantName, Bundle: b, Reps: *reps, Deals: *deals, Seed: *seed,
 		Password: pw, Workers: *workers, Progress: bar.set})
 	bar.done()
