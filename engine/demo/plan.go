@@ -94,9 +94,9 @@ type plan struct {
 	flat    []flatRecord
 	flatObj objectInfo
 	obj     objectInfo
-	open   []stageInfo
-	won    *stageInfo
-	lost   *stageInfo
+	open    []stageInfo
+	won     *stageInfo
+	lost    *stageInfo
 	// reversal: how a won deal is reversed in this template.
 	reversal string
 }
