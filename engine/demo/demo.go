@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"sync"
@@ -180,6 +181,11 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	// Configuration first (plans stay drafts until the org and history
 	// exist: their allocation reads both).
+	t0 := time.Now()
+	phase := func(name string) {
+		slog.Debug("demo phase done", "phase", name, "took", time.Since(t0).Round(time.Millisecond))
+		t0 = time.Now()
+	}
 	rep, err := g.Templates.Apply(ctx, opt.Tenant, opt.Bundle, templates.Options{})
 	if err != nil {
 		return nil, err
@@ -187,6 +193,7 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	if rep.Conflicts > 0 {
 		return nil, fmt.Errorf("template %s conflicts with local edits in tenant %s (%d); apply it with -force first", opt.Bundle.Metadata.Name, opt.Tenant, rep.Conflicts)
 	}
+	phase("apply")
 	res := &Result{Deals: len(pl.deals), Object: flatObject, Records: len(pl.flat)}
 	users, teamIDs, err := g.buildOrg(ctx, db, opt.Tenant, pl, end, opt.Password, res)
 	if err != nil {
@@ -200,6 +207,7 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	if err := g.writeDeals(ctx, db, opt, pl, users, admin, res); err != nil {
 		return nil, err
 	}
+	phase("write")
 	if err := g.Tracker.Sync(ctx, db, opt.Tenant); err != nil {
 		return nil, fmt.Errorf("project the demo's metrics: %w", err)
 	}
@@ -207,6 +215,7 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	if err := g.publishPlans(ctx, db, opt, pl, users, teamIDs, start, end); err != nil {
 		return nil, err
 	}
+	phase("plans")
 	cal := tn.Calendar()
 	if err := g.rate(ctx, db, opt, pl, users, cal, start, end, res); err != nil {
 		return nil, err
@@ -214,9 +223,11 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	if err := g.Tracker.Sync(ctx, db, opt.Tenant); err != nil {
 		return nil, fmt.Errorf("project the demo's metrics: %w", err)
 	}
+	phase("ratings")
 	if err := g.pay(ctx, db, opt, pl, users, finance, cal, start, end, res); err != nil {
 		return nil, err
 	}
+	phase("statements")
 	for _, d := range pl.deals {
 		switch d.outcome {
 		case "won":
