@@ -110,7 +110,8 @@ func TestBundlesValidate(t *testing.T) {
 			for _, fe := range forms.ValidateConfig("template", doc) {
 				t.Errorf("bundle %s", fe)
 			}
-			kinds := map[string]string{"objects": "object", "pipelines": "pipeline", "metrics": "metric"}
+			kinds := map[string]string{"objects": "object", "pipelines": "pipeline", "metrics": "metric",
+				"commissionPlans": "commission_plan", "scorecards": "scorecard"}
 			for section, kind := range kinds {
 				for i, def := range items(doc, section) {
 					for _, fe := range forms.ValidateConfig(kind, def) {
@@ -274,7 +275,7 @@ func newTenant(t *testing.T) (*client, *setup.App) {
 	}
 	srv := httptest.NewServer(api.New(api.Deps{Store: app.Store, Tenants: app.Tenants, Auth: app.Auth, Objects: app.Objects,
 		Records: app.Records, Pipelines: app.Pipelines, Tracker: app.Tracker, Progress: app.Progress, Targets: app.Targets,
-		Templates: app.Templates, Version: "test"}).Handler())
+		Templates: app.Templates, Commission: app.Commission, Scorecards: app.Scorecards, Version: "test"}).Handler())
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	c := &client{t: t, url: srv.URL}
 	status, body := c.do("POST", "/api/v1/auth/login", map[string]any{"tenant": "acme", "username": username, "password": password})
@@ -365,6 +366,13 @@ func apply(c *client, doc map[string]any, fiscalYear int) {
 		key := p["key"].(string)
 		c.must(200, "PUT", "/api/v1/target-plans/"+key, planDefinition(p, fiscalYear))
 		c.must(200, "POST", "/api/v1/target-plans/"+key+"/allocate?dryRun=true", map[string]any{})
+	}
+	for section, route := range map[string]string{"commissionPlans": "commission-plans", "scorecards": "scorecards"} {
+		for _, def := range items(doc, section) {
+			key := def["key"].(string)
+			c.must(200, "PUT", "/api/v1/"+route+"/"+key, def)
+			c.must(200, "POST", "/api/v1/"+route+"/"+key+"/publish", nil)
+		}
 	}
 }
 
@@ -469,7 +477,11 @@ func TestBundlesApplyToAnEmptyTenant(t *testing.T) {
 				t.Fatalf("apply: %v", err)
 			}
 			doc := loadBundle(t, name)
-			want := len(items(doc, "objects")) + len(items(doc, "pipelines")) + len(items(doc, "metrics")) + len(items(doc, "targetPlans"))
+			want := len(items(doc, "objects")) + len(items(doc, "pipelines")) + len(items(doc, "metrics")) + len(items(doc, "targetPlans")) +
+				len(items(doc, "commissionPlans")) + len(items(doc, "scorecards"))
+			if len(items(doc, "commissionPlans")) == 0 || len(items(doc, "scorecards")) == 0 {
+				t.Fatal("every template carries a commission plan and a scorecard (issue 6)")
+			}
 			if len(rep.Changes) != want || rep.Conflicts != 0 {
 				t.Fatalf("apply: %d changes, %d conflicts, want %d created: %+v", len(rep.Changes), rep.Conflicts, want, rep.Changes)
 			}

@@ -50,9 +50,9 @@ func demoCmd(args []string) error {
 	if pw == "" {
 		pw = ids.Secret(12)
 	}
-	bar := newBar(os.Stderr, "deals")
+	bar := newBar(os.Stderr, "records")
 	start := time.Now()
-	g := &demo.Generator{Tenants: a.Tenants, Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Targets: a.Targets, Templates: a.Templates}
+	g := &demo.Generator{Tenants: a.Tenants, Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Targets: a.Targets, Templates: a.Templates, Commission: a.Commission}
 	res, err := g.Run(ctx, demo.Options{Tenant: *tenantName, Bundle: b, Reps: *reps, Deals: *deals, Seed: *seed,
 		Password: pw, Workers: *workers, Progress: bar.set})
 	bar.done()
@@ -64,7 +64,12 @@ func demoCmd(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "tenant %s: %d teams, %d managers, %d reps; %d deals (%d won, %d lost, %d open of which %d stuck, %d reversed) in %s\n",
 		*tenantName, res.Teams, res.Managers, res.Reps, res.Deals, res.Won, res.Lost, res.Open, res.Stuck, res.Reversed, time.Since(start).Round(time.Second))
-	who := res.Users
+	if res.Records > 0 {
+		fmt.Fprintf(os.Stderr, "%d %s records\n", res.Records, res.Object)
+	}
+	fmt.Fprintf(os.Stderr, "commission: %d runs; statements %d paid, %d approved, %d draft; %d manager ratings\n",
+		res.Runs, res.Statements["paid"], res.Statements["approved"], res.Statements["draft"], res.Ratings)
+	who := append(res.Users, res.Finance)
 	if len(who) > 6 {
 		who = append(who[:6:6], "…")
 	}

@@ -30,7 +30,6 @@ import (
 
 	"stride/engine/api"
 	"stride/engine/auth"
-	"stride/engine/scorecard"
 	"stride/engine/setup"
 	"stride/engine/store"
 	"stride/engine/store/mongo"
@@ -101,8 +100,9 @@ Environment:
   STRIDE_LOG_LEVEL       debug, info (default), warn, error
   STRIDE_INSTANCE_ID     stable name of this server instance (default hostname:address)
   STRIDE_DEMO_ORG        off: first start without the demo org and target plan
-  STRIDE_DEMO            first start: classic (default) or a template (saas, pharma,
-                         manufacturing, retail, or a path) installed with a year of demo data
+  STRIDE_DEMO            first start: a template (saas — the default —, pharma, manufacturing,
+                         retail, or a path) installed with a year of demo data, or classic
+                         (a few objects, an org and a target plan)
   STRIDE_DEMO_PASSWORD   stride demo: password of the generated users (default: generated)
   STRIDE_TRUSTED_PROXIES reverse proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For
                          is believed (default: none)
@@ -176,12 +176,9 @@ func serve() error {
 	if err := a.Background(ctx); err != nil {
 		return err
 	}
-	// Scorecards read attainment like progress does: the tracker's rollups
-	// and the target plans' targets. The service declares its collections
-	// in each tenant on first use.
-	scorecards := scorecard.New(a.Objects, a.Tracker, a.Tenants)
-	scorecards.SetTargets(a.Targets)
-	a.Tenants.AddCollections(scorecards.Collections()...)
+	// Scorecards read attainment like progress does (setup wires them, so
+	// templates and the demo install them too).
+	scorecards := a.Scorecards
 	var uiFS = ui.FS()
 	if !ui.Built() {
 		uiFS = nil
@@ -223,11 +220,11 @@ func serve() error {
 	return nil
 }
 
-// firstStart creates the demo tenant on an empty store: the classic demo
-// (a few objects, an org and a target plan) by default, or, with
-// STRIDE_DEMO naming a template (saas, pharma, …, or a path), that template
-// with a generated year of history. It returns what Bootstrap did and the
-// demo users to announce.
+// firstStart creates the demo tenant on an empty store: the template
+// STRIDE_DEMO names (saas by default; pharma, …, or a path) with a
+// generated year of history — deals, statements, ratings — or, with
+// STRIDE_DEMO=classic, the classic demo (a few objects, an org and a target
+// plan). It returns what Bootstrap did and the demo users to announce.
 func firstStart(ctx context.Context, a *setup.App) (setup.Result, string, error) {
 	pwOf := func(boot setup.Result) string {
 		if boot.Password != "" {
@@ -235,7 +232,7 @@ func firstStart(ctx context.Context, a *setup.App) (setup.Result, string, error)
 		}
 		return os.Getenv("STRIDE_ADMIN_PASSWORD")
 	}
-	mode := env("STRIDE_DEMO", "classic")
+	mode := env("STRIDE_DEMO", "saas")
 	if mode == "classic" {
 		boot, err := a.Bootstrap(ctx, os.Getenv("STRIDE_ADMIN_PASSWORD"))
 		if err != nil {
@@ -263,8 +260,11 @@ func firstStart(ctx context.Context, a *setup.App) (setup.Result, string, error)
 	if err != nil {
 		return boot, "", fmt.Errorf("first-start demo: %w", err)
 	}
-	slog.Info("first start: demo installed", "deals", res.Deals, "won", res.Won, "took", time.Since(start).Round(time.Millisecond))
-	return boot, fmt.Sprintf("%d managers and %d reps (%s, …)", res.Managers, res.Reps, strings.Join(res.Users[:min(3, len(res.Users))], ", ")), nil
+	slog.Info("first start: demo installed", "template", b.Metadata.Name, "deals", res.Deals, "records", res.Records, "won", res.Won,
+		"statements", res.Statements, "took", time.Since(start).Round(time.Millisecond))
+	// The first manager leads the whole sales org; the reps follow.
+	return boot, fmt.Sprintf("%d managers (%s leads sales) and %d reps (%s, …) and finance (%s)", res.Managers, res.Users[0], res.Reps,
+		strings.Join(res.Users[res.Managers:min(res.Managers+3, len(res.Users))], ", "), res.Finance), nil
 }
 
 // The size of the first-start template demo: alive, yet ready in seconds.

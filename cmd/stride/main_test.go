@@ -71,12 +71,15 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// start runs `stride serve` on dataDir and waits until it is ready.
+// start runs `stride serve` on dataDir and waits until it is ready. The
+// tests of the server itself run on the classic demo (a deal object with an
+// amount, two metrics), pinned with STRIDE_DEMO=classic; extraEnv may
+// override it.
 func start(t *testing.T, dataDir string, extraEnv ...string) *server {
 	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(binary, "serve")
-	cmd.Env = append(os.Environ(), "STRIDE_ADDR="+addr, "STRIDE_DATA="+dataDir, "STRIDE_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "STRIDE_ADDR="+addr, "STRIDE_DATA="+dataDir, "STRIDE_LOG_LEVEL=warn", "STRIDE_DEMO=classic")
 	cmd.Env = append(cmd.Env, extraEnv...)
 	s := &server{cmd: cmd, url: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
@@ -270,7 +273,7 @@ func TestDemoCommand(t *testing.T) {
 	cmd := exec.Command(binary, "demo", "-template", "saas", "-tenant", "acme", "-create", "-reps", "3", "-deals", "40", "-seed", "3")
 	cmd.Env = append(os.Environ(), "STRIDE_DATA="+dir, "STRIDE_LOG_LEVEL=warn")
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "40/40 deals") || !strings.Contains(string(out), "tenant acme: 5 teams, 5 managers, 3 reps; 40 deals") {
+	if err != nil || !strings.Contains(string(out), "40/40 records") || !strings.Contains(string(out), "tenant acme: 5 teams, 5 managers, 3 reps; 40 deals") {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	cmd = exec.Command(binary, "reconcile", "-tenant", "acme")
@@ -301,15 +304,46 @@ func TestRenderBar(t *testing.T) {
 	}
 }
 
+func get(t *testing.T, url, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(res.Body)
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, out
+}
+
+// TestFirstStartFromTemplate: with no STRIDE_DEMO, the first start installs
+// the SaaS template with a year of history — statements in every state and
+// a leaderboard with ranks — and the rollups reconcile.
 func TestFirstStartFromTemplate(t *testing.T) {
 	dir := t.TempDir()
 	began := time.Now()
-	s := start(t, dir, "STRIDE_DEMO=saas", "STRIDE_ADMIN_PASSWORD=alive-pass-1")
+	s := start(t, dir, "STRIDE_DEMO=", "STRIDE_ADMIN_PASSWORD=alive-pass-1")
 	t.Logf("first start with the saas demo ready in %s", time.Since(began))
-	if !strings.Contains(s.stdout.String(), "Demo org: 5 managers and 12 reps") {
+	if !regexp.MustCompile(`Demo org: 5 managers \(\S+ leads sales\) and 12 reps \(.*\) and finance \(finance\) share that password`).MatchString(s.stdout.String()) {
 		t.Fatalf("banner:\n%s", s.stdout)
 	}
-	login(t, s, "alive-pass-1")
+	tok := login(t, s, "alive-pass-1")
+	for _, status := range []string{"paid", "approved", "draft"} {
+		code, body := get(t, s.url+"/api/v1/statements?plan=saas_ae_plan&status="+status, tok)
+		items, _ := body["items"].([]any)
+		if code != 200 || len(items) == 0 {
+			t.Fatalf("%s statements: %d %v", status, code, body)
+		}
+	}
+	last := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -time.Now().Day()).Format("2006-01")
+	code, lb := get(t, s.url+"/api/v1/scorecards/ae_monthly/results?node=company&period="+last, tok)
+	rows, _ := lb["rows"].([]any)
+	if code != 200 || len(rows) != 12 || rows[0].(map[string]any)["rank"] != 1.0 {
+		t.Fatalf("leaderboard of %s: %d %v", last, code, lb)
+	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	_ = s.cmd.Wait()
 	cmd := exec.Command(binary, "reconcile", "-tenant", "demo")

@@ -30,6 +30,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"runtime"
 	"strconv"
 	"sync"
@@ -38,6 +40,8 @@ import (
 
 	"stride/engine/apperr"
 	"stride/engine/auth"
+	"stride/engine/commission"
+	"stride/engine/period"
 	"stride/engine/pipeline"
 	"stride/engine/records"
 	"stride/engine/store"
@@ -55,15 +59,20 @@ type Generator struct {
 	Tracker   *tracking.Tracker
 	Targets   *targets.Service
 	Templates *templates.Service
+	// Commission runs the template's commission plans over the history
+	// (nil: no statements).
+	Commission *commission.Service
 }
 
 // Options say what to generate.
 type Options struct {
 	Tenant string
 	Bundle *templates.Bundle
-	// Object is the object whose records are generated; default the
-	// bundle's demo.object when a pipeline governs it, else the object of
-	// its first pipeline.
+	// Object is the template's main object; default the bundle's
+	// demo.object. A pipeline governing it, its records are deals moved
+	// through the pipeline; else Deals plain records of it are written
+	// (payments, a store's daily sales) and, if the template has a
+	// pipeline, a quarter as many deals of its first pipeline's object.
 	Object string
 	Reps   int
 	Deals  int
@@ -100,6 +109,17 @@ type Result struct {
 	Writes    int `json:"writes"`
 	// Users lists the generated usernames: managers first, then reps.
 	Users []string `json:"users"`
+	// Object and Records: the main object when no pipeline governs it,
+	// and how many of its records were written.
+	Object  string `json:"object,omitempty"`
+	Records int    `json:"records"`
+	// Finance is the username of the finance person who pays statements.
+	Finance string `json:"finance"`
+	// Ratings written by managers for the scorecards; commission Runs and
+	// the Statements they produced, by status.
+	Ratings    int            `json:"ratings"`
+	Runs       int            `json:"runs"`
+	Statements map[string]int `json:"statements"`
 }
 
 // Run generates the demo into an existing tenant, which should have no
@@ -138,22 +158,34 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	if object == "" {
 		object, _ = opt.Bundle.Demo["object"].(string)
 	}
-	// The generator moves records through a pipeline: when the template's
-	// demo object has none (payments, daily sales), it generates the
-	// records of its first pipeline instead.
+	// Deals move through a pipeline; a main object no pipeline governs
+	// (payments, daily sales) gets plain records, and the first pipeline's
+	// object a quarter as many deals.
 	governed := false
 	for _, p := range opt.Bundle.Pipelines {
 		governed = governed || p["object"] == object
 	}
-	if !governed && len(opt.Bundle.Pipelines) > 0 {
-		object, _ = opt.Bundle.Pipelines[0]["object"].(string)
+	deals, flatObject, flats := opt.Deals, "", 0
+	if !governed {
+		if object != "" {
+			flatObject, flats, deals = object, opt.Deals, opt.Deals/4
+		}
+		object = ""
+		if len(opt.Bundle.Pipelines) > 0 {
+			object, _ = opt.Bundle.Pipelines[0]["object"].(string)
+		}
 	}
-	pl, err := buildPlan(opt.Bundle, object, opt.Reps, opt.Deals, opt.Seed, end, loc)
+	pl, err := buildPlan(opt.Bundle, object, opt.Reps, deals, flatObject, flats, opt.Seed, end, loc)
 	if err != nil {
 		return nil, err
 	}
 	// Configuration first (plans stay drafts until the org and history
 	// exist: their allocation reads both).
+	t0 := time.Now()
+	phase := func(name string) {
+		slog.Debug("demo phase done", "phase", name, "took", time.Since(t0).Round(time.Millisecond))
+		t0 = time.Now()
+	}
 	rep, err := g.Templates.Apply(ctx, opt.Tenant, opt.Bundle, templates.Options{})
 	if err != nil {
 		return nil, err
@@ -161,8 +193,13 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	if rep.Conflicts > 0 {
 		return nil, fmt.Errorf("template %s conflicts with local edits in tenant %s (%d); apply it with -force first", opt.Bundle.Metadata.Name, opt.Tenant, rep.Conflicts)
 	}
-	res := &Result{Deals: len(pl.deals)}
+	phase("apply")
+	res := &Result{Deals: len(pl.deals), Object: flatObject, Records: len(pl.flat)}
 	users, teamIDs, err := g.buildOrg(ctx, db, opt.Tenant, pl, end, opt.Password, res)
+	if err != nil {
+		return nil, err
+	}
+	finance, err := g.financeUser(ctx, db, opt.Tenant, opt.Password, res)
 	if err != nil {
 		return nil, err
 	}
@@ -170,12 +207,27 @@ func (g *Generator) Run(ctx context.Context, opt Options) (*Result, error) {
 	if err := g.writeDeals(ctx, db, opt, pl, users, admin, res); err != nil {
 		return nil, err
 	}
+	phase("write")
 	if err := g.Tracker.Sync(ctx, db, opt.Tenant); err != nil {
 		return nil, fmt.Errorf("project the demo's metrics: %w", err)
 	}
-	if err := g.publishPlans(ctx, db, opt, pl, teamIDs); err != nil {
+	start := time.Date(end.Year()-1, end.Month(), end.Day(), 0, 0, 0, 0, loc)
+	if err := g.publishPlans(ctx, db, opt, pl, users, teamIDs, start, end); err != nil {
 		return nil, err
 	}
+	phase("plans")
+	cal := tn.Calendar()
+	if err := g.rate(ctx, db, opt, pl, users, cal, start, end, res); err != nil {
+		return nil, err
+	}
+	if err := g.Tracker.Sync(ctx, db, opt.Tenant); err != nil {
+		return nil, fmt.Errorf("project the demo's metrics: %w", err)
+	}
+	phase("ratings")
+	if err := g.pay(ctx, db, opt, pl, users, finance, cal, start, end, res); err != nil {
+		return nil, err
+	}
+	phase("statements")
 	for _, d := range pl.deals {
 		switch d.outcome {
 		case "won":
@@ -226,6 +278,17 @@ func adminOf(ctx context.Context, db store.DB, tenantName string) *auth.Principa
 		}
 	}
 	return nil
+}
+
+// financeUser creates the finance person who pays statements.
+func (g *Generator) financeUser(ctx context.Context, db store.DB, tenantName, password string, res *Result) (*auth.Principal, error) {
+	u, d, roles, pw := "finance", "钱会计", []auth.Role{auth.RoleFinance}, password
+	created, err := auth.CreateUser(ctx, db, "demo", auth.UserInput{Username: &u, DisplayName: &d, Roles: &roles, Password: &pw})
+	if err != nil {
+		return nil, fmt.Errorf("demo user %s: %w", u, err)
+	}
+	res.Finance = u
+	return &auth.Principal{Tenant: tenantName, UserID: created.ID, Username: created.Username, Roles: created.Roles}, nil
 }
 
 // buildOrg creates the teams, users and memberships; it returns the
@@ -296,7 +359,13 @@ func (g *Generator) writeDeals(ctx context.Context, db store.DB, opt Options, pl
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				n, m, err := g.writeDeal(ctx, db, pl, i, users, admin)
+				var n, m int
+				var err error
+				if i < len(pl.deals) {
+					n, m, err = g.writeDeal(ctx, db, pl, i, users, admin)
+				} else {
+					n, err = g.writeFlat(ctx, db, pl, i-len(pl.deals), users)
+				}
 				writes.Add(int64(n))
 				byManager.Add(int64(m))
 				mu.Lock()
@@ -306,14 +375,14 @@ func (g *Generator) writeDeals(ctx context.Context, db store.DB, opt Options, pl
 				}
 				done++
 				if opt.Progress != nil {
-					opt.Progress(done, len(pl.deals))
+					opt.Progress(done, len(pl.deals)+len(pl.flat))
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 feed:
-	for i := range pl.deals {
+	for i := range len(pl.deals) + len(pl.flat) {
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -375,16 +444,50 @@ func (g *Generator) writeDeal(ctx context.Context, db store.DB, pl *plan, i int,
 	return writes, byMgr, nil
 }
 
+// writeFlat creates one plain record as its owner.
+func (g *Generator) writeFlat(ctx context.Context, db store.DB, pl *plan, i int, users []*auth.Principal) (int, error) {
+	r := pl.flat[i]
+	data := make(map[string]any, len(r.data))
+	for k, v := range r.data {
+		data[k] = v
+	}
+	if _, _, err := g.Records.Create(records.Backdated(ctx, r.at), db, users[r.rep], pl.flatObj.key, data, "demo-r-"+strconv.Itoa(i)); err != nil {
+		return 0, fmt.Errorf("demo %s %d: create: %w", pl.flatObj.key, i, err)
+	}
+	return 1, nil
+}
+
 // publishPlans gives the template's target plans their node inputs (the
-// org's potential) and publishes them, now that the history they allocate
-// from exists.
-func (g *Generator) publishPlans(ctx context.Context, db store.DB, opt Options, pl *plan, teamIDs map[string]string) error {
+// org's potential) and amounts sized to the generated history (a year's
+// actual is this year's target, so attainment is spread around 100 %), and
+// publishes them, now that the history they allocate from exists.
+func (g *Generator) publishPlans(ctx context.Context, db store.DB, opt Options, pl *plan, users []*auth.Principal, teamIDs map[string]string, start, end time.Time) error {
+	var reps []string
+	for i, pe := range pl.people {
+		if !pe.manager {
+			reps = append(reps, users[i].UserID)
+		}
+	}
 	for _, sk := range opt.Bundle.TargetPlans {
 		p, err := g.Targets.Get(ctx, db, sk.Key)
 		if err != nil {
 			return err
 		}
 		def := p.Definition
+		if metric, _ := def["metric"].(string); metric != "" {
+			c, err := g.Tracker.Actual(ctx, db, opt.Tenant, metric, reps, period.FormatDate(start), period.FormatDate(end.AddDate(0, 0, -1)))
+			if err != nil {
+				return fmt.Errorf("demo target plan %s: read the history: %w", sk.Key, err)
+			}
+			if c.Sum > 0 {
+				gran := int64(num(def["granularity"]))
+				if gran <= 0 {
+					gran = 1
+				}
+				round := func(f float64) int64 { return max(gran, int64(math.Round(float64(c.Sum)*f/float64(gran)))*gran) }
+				def["amounts"] = map[string]any{"floor": round(0.85), "target": round(1), "stretch": round(1.15)}
+			}
+		}
 		nodes, _ := def["nodes"].(map[string]any)
 		if nodes == nil {
 			nodes = map[string]any{}

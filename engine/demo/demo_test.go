@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"stride/engine/auth"
+	"stride/engine/commission"
 	"stride/engine/demo"
 	"stride/engine/period"
 	"stride/engine/pipeline"
 	"stride/engine/progress"
 	"stride/engine/records"
+	"stride/engine/scorecard"
 	"stride/engine/setup"
 	"stride/engine/store"
 	"stride/engine/store/sqlite"
@@ -38,7 +40,7 @@ func newApp(t *testing.T) *setup.App {
 }
 
 func generator(a *setup.App) *demo.Generator {
-	return &demo.Generator{Tenants: a.Tenants, Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Targets: a.Targets, Templates: a.Templates}
+	return &demo.Generator{Tenants: a.Tenants, Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Targets: a.Targets, Templates: a.Templates, Commission: a.Commission}
 }
 
 // end pins the simulated history so runs on different days compare.
@@ -245,4 +247,105 @@ func TestDemoIsPlausible(t *testing.T) {
 		t.Fatalf("%d teams, want the template's 5", len(teams))
 	}
 	_ = store.ErrNotFound
+}
+
+// TestDemoHasStatementsAndLeaderboard: the demo runs the template's
+// commission plan over this fiscal year's closed months — paid, approved
+// and draft statements whose totals are the sums of their lines — and the
+// managers' ratings give the scorecard's leaderboard ranked rows.
+func TestDemoHasStatementsAndLeaderboard(t *testing.T) {
+	a := newApp(t)
+	ctx := context.Background()
+	res := run(t, a, "demo", 1)
+	// History ends 2026-05-20: January to April are closed months.
+	if res.Runs != 4 || res.Statements["paid"] == 0 || res.Statements["approved"] == 0 || res.Statements["draft"] == 0 || res.Ratings == 0 {
+		t.Fatalf("runs %d, statements %v, ratings %d", res.Runs, res.Statements, res.Ratings)
+	}
+	db, _ := a.Tenants.DB(ctx, "demo")
+	fin, _ := auth.UserByName(ctx, db, "finance")
+	p := &auth.Principal{Tenant: "demo", UserID: fin.ID, Username: "finance", Roles: []auth.Role{auth.RoleFinance}}
+	byStatus := map[string]map[string]int{}
+	kinds := map[string]int{}
+	cursor := ""
+	for {
+		sts, next, err := a.Commission.Statements(ctx, db, p, commission.ListQuery{Plan: "saas_ae_plan", Limit: 100, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range sts {
+			var sum int64
+			for _, l := range st.Lines {
+				sum += l.Amount
+				kinds[l.Kind]++
+				if l.Text["zh-CN"] == "" || l.Text["en"] == "" {
+					t.Fatalf("statement %s line %s has no text: %+v", st.ID, l.ID, l)
+				}
+			}
+			if sum != st.Total {
+				t.Fatalf("statement %s: total %d, lines sum to %d", st.ID, st.Total, sum)
+			}
+			if byStatus[st.Period] == nil {
+				byStatus[st.Period] = map[string]int{}
+			}
+			byStatus[st.Period][st.Status]++
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	want := map[string]string{"2026-01": "paid", "2026-02": "paid", "2026-03": "approved", "2026-04": "draft"}
+	for per, status := range want {
+		if len(byStatus[per]) != 1 || byStatus[per][status] == 0 {
+			t.Errorf("%s: statements %v, want all %s", per, byStatus[per], status)
+		}
+	}
+	if kinds["rate"] == 0 || kinds["spif"] == 0 {
+		t.Errorf("line kinds %v: want rate and spif lines", kinds)
+	}
+	t.Logf("statements by period %v, line kinds %v", byStatus, kinds)
+	lb, err := a.Scorecards.Results(ctx, db, "demo", p, scorecard.Query{Key: "ae_monthly", Period: "2026-04", Node: "company", Now: end})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranked := 0
+	for _, r := range lb.Rows {
+		if r.Rank != nil {
+			ranked++
+		}
+	}
+	if ranked != 6 || len(lb.Rows[0].Titles) == 0 {
+		t.Fatalf("leaderboard: %d of %d rows ranked, first %+v", ranked, len(lb.Rows), lb.Rows[0])
+	}
+}
+
+// TestEveryTemplateHasADemo: each industry's demo writes a year of its own
+// main object and statements.
+func TestEveryTemplateHasADemo(t *testing.T) {
+	a := newApp(t)
+	ctx := context.Background()
+	for _, name := range []string{"pharma", "manufacturing", "retail"} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := a.Tenants.Create(ctx, tenant.Tenant{Name: name, DisplayName: name, TimeZone: "Asia/Shanghai"}); err != nil {
+				t.Fatal(err)
+			}
+			b, err := templates.LoadFS(examples.FS, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := generator(a).Run(ctx, demo.Options{Tenant: name, Bundle: b, Reps: 6, Deals: 240, Seed: 1, End: end, Password: "demo-pass-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%+v", *res)
+			if res.Deals+res.Records < 240 || res.Runs == 0 || res.Statements["paid"] == 0 || res.Statements["draft"] == 0 || res.Ratings == 0 {
+				t.Fatalf("%s demo: %+v", name, *res)
+			}
+			db, _ := a.Tenants.DB(ctx, name)
+			rep, err := a.Tracker.Reconcile(ctx, db, name, false)
+			if err != nil || len(rep.Drift) != 0 {
+				t.Fatalf("reconcile: %v %+v", err, rep.Drift)
+			}
+		})
+	}
 }

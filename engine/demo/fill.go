@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +20,13 @@ type filler struct {
 	oi    objectInfo
 	rng   *rand.Rand
 	names *namer
+	// code is the owner's code (a store code) for coded fields.
+	code string
+	// reqBy is the first stage requiring a field; stageAt when the record
+	// being filled enters each stage (a date a stage requires is the day
+	// the record enters it, so date-order guards hold).
+	reqBy   map[string]string
+	stageAt map[string]time.Time
 }
 
 var (
@@ -61,6 +70,20 @@ func (f *filler) deal(d *dealPlan, p *plan, company string, sizeMul float64, loc
 			stageReq[r] = true
 		}
 	}
+	f.reqBy, f.stageAt = map[string]string{}, map[string]time.Time{p.open[0].key: d.created}
+	for _, s := range append(append([]stageInfo{}, p.open...), *p.won) {
+		for _, r := range s.required {
+			if _, ok := f.reqBy[r]; !ok {
+				f.reqBy[r] = s.key
+			}
+		}
+	}
+	for _, s := range d.steps {
+		if _, ok := f.stageAt[s.to]; s.to != "" && !ok {
+			f.stageAt[s.to] = s.at
+		}
+	}
+	defer func() { f.reqBy, f.stageAt = nil, nil }()
 	data := map[string]any{}
 	for _, name := range f.oi.order {
 		if name == f.oi.stageField || name == f.oi.titleField || f.oi.computed[name] || f.oi.visibleIf[name] != "" {
@@ -75,6 +98,30 @@ func (f *filler) deal(d *dealPlan, p *plan, company string, sizeMul float64, loc
 			data[name] = v
 		}
 	}
+	f.conditional(data, d, closeAt, company, sizeMul, loc)
+	// A choice a stage's guard asks for (sampleResult == 'passed') is
+	// made the way the guard wants for the stages the deal enters.
+	for _, s := range append(append([]stageInfo{}, p.open...), *p.won) {
+		if _, entered := f.stageAt[s.key]; !entered || s.guard == "" {
+			continue
+		}
+		chosen := map[string]bool{}
+		for _, m := range guardChoice.FindAllStringSubmatch(s.guard, -1) {
+			if _, ok := data[m[1]].(string); ok && m[1] != f.oi.stageField && !chosen[m[1]] {
+				chosen[m[1]] = true
+				if enum, _ := f.oi.props[m[1]]["enum"].([]any); slices.Contains(enum, any(m[2])) {
+					data[m[1]] = m[2]
+				}
+			}
+		}
+	}
+	if _, ok := data["paidAmount"]; ok {
+		// Paid in full: the amount is quantity × price × (1 − discount).
+		q, _ := data["quantity"].(int64)
+		pr, _ := data["unitPrice"].(int64)
+		disc := num(data["discountPercent"])
+		data["paidAmount"] = int64(math.Ceil(float64(q) * float64(pr) * (1 - disc/100)))
+	}
 	if f.oi.titleField != "" {
 		title := company + " " + products[f.rng.IntN(len(products))]
 		for _, q := range []string{"seats", "quantity", "qty"} {
@@ -86,10 +133,14 @@ func (f *filler) deal(d *dealPlan, p *plan, company string, sizeMul float64, loc
 		data[f.oi.titleField] = title
 	}
 	data[f.oi.stageField] = p.open[0].key
+	if name, _ := cancelField(f.oi); name != "" {
+		// A deal starts in force: the cancellation value is the reversal's.
+		data[name] = inForce(f.oi.props[name])
+	}
 	for i := range d.steps {
 		s := &d.steps[i]
 		if s.kind == "reverse" && s.to == "" {
-			s.patch = f.reversal(p, data)
+			s.patch = f.reversal(p, data, s.at, loc)
 			continue
 		}
 		for _, name := range f.oi.order {
@@ -107,10 +158,117 @@ func (f *filler) deal(d *dealPlan, p *plan, company string, sizeMul float64, loc
 	return data
 }
 
-// reversal is the patch that reverses part of a won deal.
-func (f *filler) reversal(p *plan, data map[string]any) map[string]any {
+// guardChoice matches "field == 'value'" in a guard.
+var guardChoice = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)\s*==\s*'([^']*)'`)
+
+// condPart matches one term of a simple condition: field == 'value'.
+var condPart = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*==\s*'([^']*)'\s*$`)
+
+// holds evaluates a condition made of "field == 'value'" terms joined by
+// ||, the form templates use for fields shown by another field's choice
+// (dealer when channel == 'dealer'); anything else is false.
+func holds(src string, data map[string]any) bool {
+	for _, term := range strings.Split(src, "||") {
+		m := condPart.FindStringSubmatch(term)
+		if m == nil {
+			return false
+		}
+		if v, _ := data[m[1]].(string); v == m[2] {
+			return true
+		}
+	}
+	return false
+}
+
+// conditional fills the fields a visibleIf on another (non-stage) field
+// shows, as a rep would once the form shows them.
+func (f *filler) conditional(data map[string]any, d *dealPlan, closeAt time.Time, company string, sizeMul float64, loc *time.Location) {
+	for _, name := range f.oi.order {
+		src := f.oi.visibleIf[name]
+		if src == "" || f.oi.computed[name] || (f.oi.stageField != "" && strings.Contains(src, f.oi.stageField)) || !holds(src, data) {
+			continue
+		}
+		if v, ok := f.value(name, f.oi.props[name], true, d, closeAt, company, sizeMul, loc); ok {
+			data[name] = v
+		}
+	}
+}
+
+// inForce is the value of a status field meaning "not reversed": its
+// default, else its first value that is no cancellation.
+func inForce(prop map[string]any) any {
+	if d, ok := prop["default"]; ok {
+		return d
+	}
+	enum, _ := prop["enum"].([]any)
+	for _, v := range enum {
+		if s, _ := v.(string); !isCancel(s) {
+			return v
+		}
+	}
+	return nil
+}
+
+// record returns the fields of a flat record dated at.
+func (f *filler) record(at time.Time, company string, sizeMul float64, loc *time.Location) map[string]any {
+	d := &dealPlan{created: at, outcome: "won"}
+	d.steps = []step{{at: at, kind: "win"}}
+	data := map[string]any{}
+	for _, name := range f.oi.order {
+		if f.oi.computed[name] || f.oi.visibleIf[name] != "" {
+			continue
+		}
+		prop := f.oi.props[name]
+		if ro, _ := prop["readOnly"].(bool); ro {
+			continue
+		}
+		must := f.oi.required[name] || f.oi.requiredIf[name]
+		if v, ok := f.value(name, prop, must, d, at, company, sizeMul, loc); ok {
+			data[name] = v
+		}
+	}
+	f.conditional(data, d, at, company, sizeMul, loc)
+	if f.oi.titleField != "" && data[f.oi.titleField] == nil {
+		data[f.oi.titleField] = company
+	}
+	f.consistent(data)
+	return data
+}
+
+// consistent makes the usual retail figures of one record agree: tickets
+// of ¥120–350, footfall 2.5–5 times the tickets, member and online sales a
+// share of the sales, a few returns.
+func (f *filler) consistent(data map[string]any) {
+	sales, ok := data["salesAmount"].(int64)
+	if !ok {
+		return
+	}
+	r := f.rng
+	set := func(k string, v int64) {
+		if _, ok := data[k]; ok {
+			data[k] = v
+		}
+	}
+	tx := max(1, sales/100/int64(120+r.IntN(230)))
+	set("transactions", tx)
+	set("traffic", tx*int64(25+r.IntN(25))/10)
+	set("memberSales", sales*int64(35+r.IntN(25))/100)
+	set("onlineSales", sales*int64(5+r.IntN(15))/100)
+	set("returnsAmount", sales*int64(r.IntN(30))/1000)
+}
+
+// reversal is the patch that reverses part of a won deal at the given
+// time: a cancellation (with its date, when the object has one), else a
+// smaller quantity or amount.
+func (f *filler) reversal(p *plan, data map[string]any, at time.Time, loc *time.Location) map[string]any {
 	if name, v := cancelField(f.oi); name != "" {
-		return map[string]any{name: v}
+		patch := map[string]any{name: v}
+		for _, d := range f.oi.order {
+			if f.oi.props[d]["format"] == "date" && has(d, "cancel", "refund", "revers") {
+				patch[d] = dateOf(at, loc)
+			}
+		}
+		return patch
 	}
 	for _, name := range f.oi.order {
 		if f.oi.computed[name] {
@@ -204,6 +362,20 @@ func (f *filler) value(name string, prop map[string]any, must bool, d *dealPlan,
 	case "string":
 		switch format {
 		case "date":
+			if has(name, "close") {
+				return dateOf(closeAt, loc), true
+			}
+			if st, ok := f.reqBy[name]; ok {
+				if t, ok := f.stageAt[st]; ok {
+					if has(name, "valid", "until", "expir") {
+						t = t.Add(time.Duration(120+r.IntN(60)) * 24 * time.Hour)
+					}
+					return dateOf(t, loc), true
+				}
+			}
+			if has(name, "valid", "until", "expir") {
+				return dateOf(closeAt.Add(time.Duration(120+r.IntN(60))*24*time.Hour), loc), true
+			}
 			if f.oi.dateFields[name] || has(name, "close") {
 				return dateOf(closeAt, loc), true
 			}
@@ -225,7 +397,15 @@ func (f *filler) value(name string, prop map[string]any, must bool, d *dealPlan,
 			}
 			return "demo@example.com", true
 		}
+		if strings.HasSuffix(name, "No") {
+			// A document number (payment, invoice, contract, approval):
+			// letters and digits, which the usual patterns accept.
+			return fmt.Sprintf("%s%s%04d", strings.ToUpper(name[:min(2, len(name))]), closeAt.In(loc).Format("20060102"), r.IntN(10000)), true
+		}
 		if _, ok := prop["pattern"]; ok {
+			if has(name, "code") && f.code != "" {
+				return f.code, true // a store's code: ^[A-Z0-9-]…
+			}
 			return nil, false // nothing generic satisfies an arbitrary pattern
 		}
 		var s string

@@ -62,6 +62,7 @@ type stageInfo struct {
 	sla      int
 	required []string
 	terminal string
+	guard    string // enterIf expression
 }
 
 // objectInfo is what the plan needs of the object's definition.
@@ -76,14 +77,26 @@ type objectInfo struct {
 	dateFields                  map[string]bool // metric date fields: the close date
 }
 
+// flatRecord is one record of an object no pipeline governs (a payment, a
+// day's store sales): its owner, its date and its fields.
+type flatRecord struct {
+	rep  int
+	at   time.Time
+	data map[string]any
+}
+
 type plan struct {
 	teams  []teamSpec
 	people []person
 	deals  []dealPlan
-	obj    objectInfo
-	open   []stageInfo
-	won    *stageInfo
-	lost   *stageInfo
+	// flat are the records of the template's main object when no pipeline
+	// governs it (flatObj).
+	flat    []flatRecord
+	flatObj objectInfo
+	obj     objectInfo
+	open    []stageInfo
+	won     *stageInfo
+	lost    *stageInfo
 	// reversal: how a won deal is reversed in this template.
 	reversal string
 }
@@ -105,26 +118,34 @@ func num(v any) float64 {
 
 // describe reads the object and its pipeline from the bundle.
 func describe(b *templates.Bundle, object string) (objectInfo, map[string]any, error) {
-	var def, pipe map[string]any
-	for _, o := range b.Objects {
-		if o["key"] == object {
-			def = o
-		}
-	}
+	var pipe map[string]any
 	for _, p := range b.Pipelines {
 		if p["object"] == object && pipe == nil {
 			pipe = p
 		}
 	}
-	if def == nil {
-		return objectInfo{}, nil, fmt.Errorf("template %s has no object %q", b.Metadata.Name, object)
-	}
 	if pipe == nil {
 		return objectInfo{}, nil, fmt.Errorf("template %s has no pipeline for object %q: the demo needs one to move records through", b.Metadata.Name, object)
 	}
+	stageField, _ := pipe["stageField"].(string)
+	oi, err := describeObject(b, object, stageField)
+	return oi, pipe, err
+}
+
+// describeObject reads an object's fields from the bundle.
+func describeObject(b *templates.Bundle, object, stageField string) (objectInfo, error) {
+	var def map[string]any
+	for _, o := range b.Objects {
+		if o["key"] == object {
+			def = o
+		}
+	}
+	if def == nil {
+		return objectInfo{}, fmt.Errorf("template %s has no object %q", b.Metadata.Name, object)
+	}
 	oi := objectInfo{key: object, props: map[string]map[string]any{}, required: map[string]bool{}, computed: map[string]bool{},
 		visibleIf: map[string]string{}, requiredIf: map[string]bool{}, dateFields: map[string]bool{}}
-	oi.stageField, _ = pipe["stageField"].(string)
+	oi.stageField = stageField
 	oi.titleField, _ = def["titleField"].(string)
 	schema, _ := def["schema"].(map[string]any)
 	props, _ := schema["properties"].(map[string]any)
@@ -177,7 +198,7 @@ func describe(b *templates.Bundle, object string) (objectInfo, map[string]any, e
 			}
 		}
 	}
-	return oi, pipe, nil
+	return oi, nil
 }
 
 func stagesOf(pipe map[string]any) (open []stageInfo, won, lost *stageInfo) {
@@ -187,6 +208,9 @@ func stagesOf(pipe map[string]any) (open []stageInfo, won, lost *stageInfo) {
 		s := stageInfo{prob: num(m["probability"]), sla: 14}
 		s.key, _ = m["key"].(string)
 		s.terminal, _ = m["terminal"].(string)
+		if g, ok := m["enterIf"].(map[string]any); ok {
+			s.guard, _ = g["expression"].(string)
+		}
 		if v, ok := m["slaDays"]; ok {
 			s.sla = int(num(v))
 		}
@@ -317,18 +341,34 @@ func chineseOrdinal(i int) string {
 
 func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
 
-// buildPlan decides everything from the seed.
-func buildPlan(b *templates.Bundle, object string, reps, deals int, seed int64, end time.Time, loc *time.Location) (*plan, error) {
-	oi, pipe, err := describe(b, object)
-	if err != nil {
-		return nil, err
+// buildPlan decides everything from the seed: deals of object moved
+// through its pipeline (object "" for none) and flats records of flatObject
+// (a template's main object no pipeline governs; "" for none).
+func buildPlan(b *templates.Bundle, object string, reps, deals int, flatObject string, flats int, seed int64, end time.Time, loc *time.Location) (*plan, error) {
+	p := &plan{}
+	if object != "" {
+		oi, pipe, err := describe(b, object)
+		if err != nil {
+			return nil, err
+		}
+		p.obj = oi
+		p.open, p.won, p.lost = stagesOf(pipe)
+		if len(p.open) == 0 || p.won == nil {
+			return nil, fmt.Errorf("pipeline of %s needs open stages and a won stage", object)
+		}
+		p.reversal = reversalKind(oi, pipe)
+	} else {
+		deals = 0
 	}
-	p := &plan{obj: oi}
-	p.open, p.won, p.lost = stagesOf(pipe)
-	if len(p.open) == 0 || p.won == nil {
-		return nil, fmt.Errorf("pipeline of %s needs open stages and a won stage", object)
+	if flatObject != "" {
+		oi, err := describeObject(b, flatObject, "")
+		if err != nil {
+			return nil, err
+		}
+		p.flatObj = oi
+	} else {
+		flats = 0
 	}
-	p.reversal = reversalKind(oi, pipe)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5354524944450001))
 	names := newNamer(rng)
 	p.teams, p.people = orgSpec(b, reps, rng, names)
@@ -369,7 +409,7 @@ func buildPlan(b *templates.Bundle, object string, reps, deals int, seed int64, 
 		scum = append(scum, acc)
 	}
 	companies := names.companies(max(20, deals/3))
-	fill := &filler{oi: oi, rng: rng, names: names}
+	fill := &filler{oi: p.obj, rng: rng, names: names}
 	for i := 0; i < deals; i++ {
 		var rep int
 		if i < len(repIdx) {
@@ -387,6 +427,20 @@ func buildPlan(b *templates.Bundle, object string, reps, deals int, seed int64, 
 		p.simulate(&d, rng, end, loc)
 		d.data = fill.deal(&d, p, companies[rng.IntN(len(companies))], p.people[rep].sizeMul, loc)
 		p.deals = append(p.deals, d)
+	}
+	// Flat records: spread evenly over the reps (a store enters its sales
+	// every day; a rep collects payments all year), dated by seasonality.
+	flat := &filler{oi: p.flatObj, rng: rng, names: names}
+	for i := 0; i < flats; i++ {
+		rep := repIdx[i%len(repIdx)]
+		sp := spans[pick(scum, rng.Float64()*scum[len(scum)-1])]
+		at := workHours(sp.from.Add(time.Duration(rng.Float64()*float64(sp.to.Sub(sp.from)))), rng, loc)
+		if !at.Before(end) {
+			at = end.Add(-time.Hour)
+		}
+		flat.code = fmt.Sprintf("S%03d", slices.Index(repIdx, rep)+1)
+		data := flat.record(at, companies[rng.IntN(len(companies))], p.people[rep].sizeMul, loc)
+		p.flat = append(p.flat, flatRecord{rep: rep, at: at, data: data})
 	}
 	return p, nil
 }
@@ -428,14 +482,21 @@ func cancelField(oi objectInfo) (string, string) {
 		}
 		enum, _ := oi.props[name]["enum"].([]any)
 		for _, v := range enum {
-			s, _ := v.(string)
-			switch strings.ToLower(s) {
-			case "cancelled", "canceled", "refunded", "reversed", "void", "returned":
+			if s, _ := v.(string); isCancel(s) {
 				return name, s
 			}
 		}
 	}
 	return "", ""
+}
+
+// isCancel reports whether an enum value means the record was reversed.
+func isCancel(s string) bool {
+	switch strings.ToLower(s) {
+	case "cancelled", "canceled", "refunded", "reversed", "void", "returned":
+		return true
+	}
+	return false
 }
 
 // simulate decides a deal's timeline: dwell in each stage around a share

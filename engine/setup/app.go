@@ -14,6 +14,7 @@ import (
 	"stride/engine/progress"
 	"stride/engine/records"
 	"stride/engine/rules"
+	"stride/engine/scorecard"
 	"stride/engine/store"
 	"stride/engine/targets"
 	"stride/engine/templates"
@@ -39,6 +40,10 @@ type App struct {
 	// Jobs.Instance to name this process before serving.
 	Jobs       *jobs.Service
 	Commission *commission.Service
+	// Scorecards reads attainment like progress does (the tracker's
+	// rollups, the target plans' targets); it declares its collections in
+	// each tenant on first use.
+	Scorecards *scorecard.Service
 }
 
 // New wires the engine over st and declares the system collections.
@@ -74,9 +79,12 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	reg.AddCollections(jobs.Collections()...)
 	comm := commission.New(objs, tr, tgts, reg, js)
 	reg.AddCollections(comm.Collections()...)
-	return &App{Jobs: js, Commission: comm, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
+	sc := scorecard.New(objs, tr, reg)
+	sc.SetTargets(tgts)
+	reg.AddCollections(sc.Collections()...)
+	return &App{Jobs: js, Commission: comm, Scorecards: sc, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
 		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts,
-		Templates: &templates.Service{Tenants: reg, Objects: objs, Pipelines: pipes, Tracker: tr, Targets: tgts}}, nil
+		Templates: &templates.Service{Tenants: reg, Objects: objs, Pipelines: pipes, Tracker: tr, Targets: tgts, Commission: comm, Scorecards: sc}}, nil
 }
 
 // Shutdown releases what this instance holds (the tracking projector leases)

@@ -22,7 +22,7 @@ func (a *App) BootstrapBare(ctx context.Context, adminPassword string) (Result, 
 // the server takes requests (the generator backdates its writes through
 // the context, so nothing else is affected).
 func SeedTemplateDemo(ctx context.Context, a *App, b *templates.Bundle, password string, reps, deals int) (*demo.Result, error) {
-	g := &demo.Generator{Tenants: a.Tenants, Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Targets: a.Targets, Templates: a.Templates}
+	g := &demo.Generator{Tenants: a.Tenants, Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Targets: a.Targets, Templates: a.Templates, Commission: a.Commission}
 	res, err := g.Run(ctx, demo.Options{Tenant: DemoTenant, Bundle: b, Reps: reps, Deals: deals, Seed: 1, Password: password})
 	if err != nil {
 		return nil, fmt.Errorf("demo data from template %s: %w", b.Metadata.Name, err)

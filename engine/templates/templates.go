@@ -9,9 +9,14 @@
 // bundle is applied to a scratch tenant by the real services (so formulas,
 // field references and allocations are checked exactly as a real apply
 // checks them) and the scratch tenant is dropped. Only then is the target
-// tenant written, kind by kind in dependency order (objects, pipelines,
-// metrics, target plans), each definition saved and published through its
-// service, so every change is a new version with history.
+// tenant is written, kind by kind in dependency order (objects, pipelines,
+// metrics, target plans, commission plans, scorecards), each definition
+// saved and published through its service, so every change is a new
+// version with history.
+//
+// Commission plans and scorecards name who they apply to by role (a
+// template cannot know a tenant's team or user ids): their assign and
+// population teams/users are the tenant's to fill in after install.
 //
 // Per definition, apply compares three things: what the tenant has now,
 // what this template last installed (recorded in tpl_applied as a hash),
@@ -37,12 +42,14 @@ import (
 	"time"
 
 	"stride/engine/apperr"
+	"stride/engine/commission"
 	"stride/engine/config"
 	"stride/engine/forms"
 	"stride/engine/ids"
 	"stride/engine/objects"
 	"stride/engine/period"
 	"stride/engine/pipeline"
+	"stride/engine/scorecard"
 	"stride/engine/store"
 	"stride/engine/targets"
 	"stride/engine/tenant"
@@ -68,15 +75,17 @@ type Bundle struct {
 	Pipelines   []map[string]any `json:"pipelines,omitempty"`
 	Metrics     []map[string]any `json:"metrics,omitempty"`
 	TargetPlans []PlanSkeleton   `json:"targetPlans,omitempty"`
-	// Kinds later issues add; kept and exported as they are.
+	// Commission plans (engine/commission) and scorecards
+	// (engine/scorecard), applied like the kinds above.
 	CommissionPlans []map[string]any `json:"commissionPlans,omitempty"`
 	Scorecards      []map[string]any `json:"scorecards,omitempty"`
-	Reports         []map[string]any `json:"reports,omitempty"`
-	Dashboards      []map[string]any `json:"dashboards,omitempty"`
-	Alerts          []map[string]any `json:"alerts,omitempty"`
-	Plugins         []map[string]any `json:"plugins,omitempty"`
-	Org             map[string]any   `json:"org,omitempty"`
-	Demo            map[string]any   `json:"demo,omitempty"`
+	// Kinds later issues add; kept and exported as they are.
+	Reports    []map[string]any `json:"reports,omitempty"`
+	Dashboards []map[string]any `json:"dashboards,omitempty"`
+	Alerts     []map[string]any `json:"alerts,omitempty"`
+	Plugins    []map[string]any `json:"plugins,omitempty"`
+	Org        map[string]any   `json:"org,omitempty"`
+	Demo       map[string]any   `json:"demo,omitempty"`
 }
 
 // Metadata names a template.
@@ -98,10 +107,12 @@ type PlanSkeleton struct {
 
 // Kinds in apply order.
 const (
-	KindObject   = "object"
-	KindPipeline = "pipeline"
-	KindMetric   = "metric"
-	KindPlan     = "target_plan"
+	KindObject     = "object"
+	KindPipeline   = "pipeline"
+	KindMetric     = "metric"
+	KindPlan       = "target_plan"
+	KindCommission = commission.Kind
+	KindScorecard  = "scorecard"
 )
 
 // Parse decodes and validates a bundle: its schema and each definition's.
@@ -143,6 +154,8 @@ func Parse(b []byte) (*Bundle, error) {
 	check(KindObject, "objects", bd.Objects)
 	check(KindPipeline, "pipelines", bd.Pipelines)
 	check(KindMetric, "metrics", bd.Metrics)
+	check(KindCommission, "commissionPlans", bd.CommissionPlans)
+	check(KindScorecard, "scorecards", bd.Scorecards)
 	for i, p := range bd.TargetPlans {
 		p.Definition = plain(p.Definition).(map[string]any)
 		bd.TargetPlans[i] = p
@@ -244,6 +257,10 @@ type Service struct {
 	Pipelines *pipeline.Service
 	Tracker   *tracking.Tracker
 	Targets   *targets.Service
+	// Commission and Scorecards may be nil: a bundle with commission plans
+	// or scorecards is then refused.
+	Commission *commission.Service
+	Scorecards *scorecard.Service
 	// Now is the clock of the fiscal year skeletons are applied to.
 	Now func() time.Time
 }
@@ -293,7 +310,38 @@ func configKind(name, section string, get func(context.Context, store.DB, string
 // actor is who template changes are recorded as.
 const actor = "template"
 
+// The indexes of kinds() (apply order).
+const (
+	kObject = iota
+	kPipeline
+	kMetric
+	kPlan
+	kCommission
+	kScorecard
+)
+
 func (s *Service) kinds() []kind {
+	missing := func(name, section string) kind {
+		err := func() error {
+			return apperr.Invalid(fmt.Sprintf("this server cannot install %s", section), apperr.FieldError{Pointer: "", Code: "unsupported_kind",
+				Message: fmt.Sprintf("no %s service is wired", name)})
+		}
+		return kind{name: name, section: section,
+			get: func(context.Context, store.DB, string) (map[string]any, string, error) {
+				return nil, "", apperr.NotFound("no %s", name)
+			},
+			list:    func(context.Context, store.DB) ([]string, error) { return nil, nil },
+			save:    func(context.Context, store.DB, string, string, map[string]any) error { return err() },
+			publish: func(context.Context, store.DB, string, string, string) error { return err() },
+		}
+	}
+	cm, sc := missing(KindCommission, "commissionPlans"), missing(KindScorecard, "scorecards")
+	if s.Commission != nil {
+		cm = configKind(KindCommission, "commissionPlans", s.Commission.Get, s.Commission.List, s.Commission.Save, s.Commission.Publish)
+	}
+	if s.Scorecards != nil {
+		sc = configKind(KindScorecard, "scorecards", s.Scorecards.Get, s.Scorecards.List, s.Scorecards.Save, s.Scorecards.Publish)
+	}
 	return []kind{
 		configKind(KindObject, "objects", s.Objects.Get, s.Objects.List, s.Objects.Save, s.Objects.Publish),
 		configKind(KindPipeline, "pipelines", s.Pipelines.Get, s.Pipelines.List, s.Pipelines.Save, s.Pipelines.Publish),
@@ -323,6 +371,8 @@ func (s *Service) kinds() []kind {
 				return err
 			},
 		},
+		cm,
+		sc,
 	}
 }
 
@@ -345,9 +395,9 @@ func (s *Service) entries(ctx context.Context, tenantName string, b *Bundle) ([]
 			out = append(out, entry{kind: k, key: key, def: cloneMap(d), ptr: fmt.Sprintf("/%s/%d", k.section, i)})
 		}
 	}
-	add(ks[0], b.Objects)
-	add(ks[1], b.Pipelines)
-	add(ks[2], b.Metrics)
+	add(ks[kObject], b.Objects)
+	add(ks[kPipeline], b.Pipelines)
+	add(ks[kMetric], b.Metrics)
 	if len(b.TargetPlans) > 0 {
 		t, err := s.Tenants.Get(ctx, tenantName)
 		if err != nil {
@@ -361,9 +411,13 @@ func (s *Service) entries(ctx context.Context, tenantName string, b *Bundle) ([]
 			d := cloneMap(p.Definition)
 			d["key"] = p.Key
 			d["fiscalYear"] = int64(year + p.YearOffset)
-			out = append(out, entry{kind: ks[3], key: p.Key, def: d, ptr: fmt.Sprintf("/targetPlans/%d/definition", i)})
+			out = append(out, entry{kind: ks[kPlan], key: p.Key, def: d, ptr: fmt.Sprintf("/targetPlans/%d/definition", i)})
 		}
 	}
+	// Commission plans and scorecards read objects and metrics (published
+	// above); nothing reads them.
+	add(ks[kCommission], b.CommissionPlans)
+	add(ks[kScorecard], b.Scorecards)
 	return out, nil
 }
 
@@ -607,7 +661,7 @@ func (s *Service) copyConfig(ctx context.Context, from, to string, toDB store.DB
 	if err != nil {
 		return err
 	}
-	for _, k := range s.kinds()[:3] {
+	for _, k := range s.kinds()[:kPlan] {
 		keys, err := k.list(ctx, src)
 		if err != nil {
 			return err
@@ -641,8 +695,8 @@ func (s *Service) copyConfig(ctx context.Context, from, to string, toDB store.DB
 }
 
 // Export writes a tenant's published configuration as a bundle: objects,
-// pipelines and metrics as published, target plans as skeletons (no year,
-// no node settings).
+// pipelines, metrics, commission plans and scorecards as published, target
+// plans as skeletons (no year, no node settings).
 func (s *Service) Export(ctx context.Context, tenantName string, m Metadata) (*Bundle, error) {
 	db, err := s.Tenants.DB(ctx, tenantName)
 	if err != nil {
@@ -684,6 +738,10 @@ func (s *Service) Export(ctx context.Context, tenantName string, m Metadata) (*B
 				b.Pipelines = append(b.Pipelines, def)
 			case KindMetric:
 				b.Metrics = append(b.Metrics, def)
+			case KindCommission:
+				b.CommissionPlans = append(b.CommissionPlans, def)
+			case KindScorecard:
+				b.Scorecards = append(b.Scorecards, def)
 			case KindPlan:
 				fy := int(asInt(def["fiscalYear"]))
 				delete(def, "fiscalYear")
@@ -793,5 +851,6 @@ func (b *Bundle) Summary() map[string]any {
 	for _, p := range b.TargetPlans {
 		plans = append(plans, p.Key)
 	}
-	return map[string]any{"objects": keys(b.Objects), "pipelines": keys(b.Pipelines), "metrics": keys(b.Metrics), "targetPlans": plans}
+	return map[string]any{"objects": keys(b.Objects), "pipelines": keys(b.Pipelines), "metrics": keys(b.Metrics), "targetPlans": plans,
+		"commissionPlans": keys(b.CommissionPlans), "scorecards": keys(b.Scorecards)}
 }

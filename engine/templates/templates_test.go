@@ -257,3 +257,88 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestCommissionPlansAndScorecards: a template's commission plans and
+// scorecards install (validated in the scratch tenant first), re-apply
+// unchanged, export and diff clean, upgrade in place and report local edits
+// as conflicts, like every other kind.
+func TestCommissionPlansAndScorecards(t *testing.T) {
+	a := open(t)
+	ctx := context.Background()
+	b, err := templates.Load(filepath.Join("..", "..", "examples", "saas"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTenant(t, a, "acme")
+	rep, err := a.Templates.Apply(ctx, "acme", b, templates.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := actions(rep)
+	if acts["commission_plan:saas_ae_plan"] != "create" || acts["scorecard:ae_monthly"] != "create" {
+		t.Fatalf("actions %v", acts)
+	}
+	db, _ := a.Tenants.DB(ctx, "acme")
+	if cp, err := a.Commission.Get(ctx, db, "saas_ae_plan"); err != nil || cp.PublishedVersion != 1 {
+		t.Fatalf("plan not published: %+v %v", cp, err)
+	}
+	if sc, err := a.Scorecards.Get(ctx, db, "ae_monthly"); err != nil || sc.PublishedVersion != 1 {
+		t.Fatalf("scorecard not published: %+v %v", sc, err)
+	}
+	rep, _ = a.Templates.Apply(ctx, "acme", b, templates.Options{})
+	for k, act := range actions(rep) {
+		if act != "unchanged" {
+			t.Fatalf("second apply: %s %s", k, act)
+		}
+	}
+	// Export → the same plans and scorecards; the export diffs clean.
+	ex, err := a.Templates.Export(ctx, "acme", templates.Metadata{})
+	if err != nil || len(ex.CommissionPlans) != 1 || len(ex.Scorecards) != 1 {
+		t.Fatalf("export: %v %+v", err, ex)
+	}
+	raw, _ := json.Marshal(ex)
+	ex2, err := templates.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := a.Templates.Diff(ctx, "acme", ex2); err != nil || len(d) != 0 {
+		t.Fatalf("export diff: %+v %v", d, err)
+	}
+	// A local edit of the plan (a higher accelerator) is a conflict for
+	// v1.1.0, which changes the scorecard's weights: an upgrade.
+	cp, _ := a.Commission.Get(ctx, db, "saas_ae_plan")
+	def := cp.Definition
+	def["caps"] = map[string]any{"perLine": int64(5000000)}
+	if _, err := a.Commission.Save(ctx, db, "acme", "admin", "saas_ae_plan", def, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commission.Publish(ctx, db, "acme", "admin", "saas_ae_plan"); err != nil {
+		t.Fatal(err)
+	}
+	b.Metadata.Version = "1.1.0"
+	b.Scorecards[0]["items"].([]any)[0].(map[string]any)["weight"] = int64(70)
+	rep, err = a.Templates.Apply(ctx, "acme", b, templates.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts = actions(rep)
+	if acts["commission_plan:saas_ae_plan"] != "conflict" || acts["scorecard:ae_monthly"] != "upgrade" || rep.Conflicts != 1 {
+		t.Fatalf("actions %v", acts)
+	}
+	if vs, err := a.Scorecards.Versions(ctx, db, "ae_monthly"); err != nil || len(vs) != 2 {
+		t.Fatalf("the upgrade is a new version: %v %v", vs, err)
+	}
+	// A broken plan is refused before anything is written, with a pointer
+	// into the bundle.
+	b.Metadata.Version = "1.2.0"
+	b.CommissionPlans[0]["credits"].(map[string]any)["base"] = "arrr"
+	b.Scorecards[0]["items"].([]any)[0].(map[string]any)["weight"] = int64(80)
+	_, err = a.Templates.Apply(ctx, "acme", b, templates.Options{Force: true})
+	ae, ok := apperr.As(err)
+	if !ok || len(ae.Fields) == 0 || !strings.HasPrefix(ae.Fields[0].Pointer, "/commissionPlans/0/credits/base") {
+		t.Fatalf("broken plan: %v", err)
+	}
+	if vs, _ := a.Scorecards.Versions(ctx, db, "ae_monthly"); len(vs) != 2 {
+		t.Fatalf("a refused apply wrote the scorecard: %d versions", len(vs))
+	}
+}

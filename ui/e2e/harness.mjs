@@ -158,8 +158,9 @@ export function setup({ timezoneId } = {}) {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stride-e2e-'));
     apiBase = `http://127.0.0.1:${port}`;
     server = spawn(BIN, ['serve'], {
-      // The tests build their own orgs and plans: no demo org (STRIDE_DEMO_ORG=off).
-      env: { ...process.env, STRIDE_ADDR: `127.0.0.1:${port}`, STRIDE_DATA: dataDir, STRIDE_ADMIN_PASSWORD: PASSWORD, STRIDE_DEMO_ORG: "off" },
+      // The tests run on the classic demo (its deal object; STRIDE_DEMO=classic, the default being the
+      // SaaS template) and build their own orgs and plans: no demo org (STRIDE_DEMO_ORG=off).
+      env: { ...process.env, STRIDE_ADDR: `127.0.0.1:${port}`, STRIDE_DATA: dataDir, STRIDE_ADMIN_PASSWORD: PASSWORD, STRIDE_DEMO: "classic", STRIDE_DEMO_ORG: "off" },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const collect = (b) => {
