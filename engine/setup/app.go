@@ -13,6 +13,7 @@ import (
 	"stride/engine/pipeline"
 	"stride/engine/progress"
 	"stride/engine/records"
+	"stride/engine/reports"
 	"stride/engine/rules"
 	"stride/engine/store"
 	"stride/engine/targets"
@@ -39,6 +40,9 @@ type App struct {
 	// Jobs.Instance to name this process before serving.
 	Jobs       *jobs.Service
 	Commission *commission.Service
+	// Reports runs report definitions, the built-in reports, period
+	// reviews and exports.
+	Reports *reports.Service
 }
 
 // New wires the engine over st and declares the system collections.
@@ -74,7 +78,10 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	reg.AddCollections(jobs.Collections()...)
 	comm := commission.New(objs, tr, tgts, reg, js)
 	reg.AddCollections(comm.Collections()...)
-	return &App{Jobs: js, Commission: comm, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
+	rep := reports.New(reports.Deps{Objects: objs, Records: recs, Tracker: tr, Progress: prog, Pipelines: pipes, Targets: tgts,
+		Commission: comm, Tenants: reg})
+	reg.AddCollections(rep.Collections()...)
+	return &App{Jobs: js, Commission: comm, Reports: rep, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
 		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts,
 		Templates: &templates.Service{Tenants: reg, Objects: objs, Pipelines: pipes, Tracker: tr, Targets: tgts}}, nil
 }
