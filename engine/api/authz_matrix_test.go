@@ -288,6 +288,8 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 		key = "won_revenue"
 	case strings.HasPrefix(path, "/api/v1/target-plans/"):
 		key = "fy2026"
+	case strings.HasPrefix(path, "/api/v1/reports/"):
+		key = f.matrixReport()
 	}
 	c := matrixCall{path: sub(path, ":object", "deal", ":key", key, ":name", "saas")}
 	plan := "/api/v1/target-plans/fy2026"
@@ -371,6 +373,8 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 		c.body = map[string]any{"name": "saas", "dryRun": true}
 	case "POST /api/v1/templates/diff":
 		c.body = map[string]any{"name": "saas"}
+	default:
+		f.buildReportCall(method, path, &c)
 	}
 	return c
 }

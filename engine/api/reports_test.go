@@ -424,3 +424,41 @@ func TestReportsMongoBackend(t *testing.T) {
 var _ = sort.Strings
 var _ = io.EOF
 var _ = http.StatusOK
+
+// Authorization matrix support (authz_matrix_test.go): a published report
+// and a review of team east to call the report routes with.
+var matrixReports = map[*authzFixture]string{}
+
+const matrixReportKey = "matrix_won"
+
+func (f *authzFixture) matrixReport() string {
+	if _, ok := matrixReports[f]; ok {
+		return matrixReportKey
+	}
+	e := f.e
+	e.do("PUT", "/api/v1/reports/"+matrixReportKey, e.admin, ownerMonthReport).must(e.t, 200)
+	e.do("POST", "/api/v1/reports/"+matrixReportKey+"/publish", e.admin, nil).must(e.t, 200)
+	rv := e.do("POST", "/api/v1/reports/reviews", e.admin, map[string]any{"metric": "won_revenue", "period": "2026", "node": "team:" + f.east}).must(e.t, 201)
+	matrixReports[f] = rv.body["id"].(string)
+	return matrixReportKey
+}
+
+func (f *authzFixture) buildReportCall(method, path string, c *matrixCall) {
+	switch method + " " + path {
+	case "PUT /api/v1/reports/:key":
+		c.body = f.working("/api/v1/reports/" + matrixReportKey)
+	case "GET /api/v1/reports/:key/run":
+		c.path += "?period=2026"
+	case "POST /api/v1/reports/preview":
+		c.body = ownerMonthReport
+	case "GET /api/v1/reports/builtin/:name":
+		c.path = "/api/v1/reports/builtin/attainment?metric=won_revenue&period=2026&node=team:" + f.east
+	case "POST /api/v1/reports/reviews":
+		c.body = map[string]any{"metric": "won_revenue", "period": "2026", "node": "team:" + f.east}
+	case "GET /api/v1/reports/reviews/:id":
+		f.matrixReport()
+		c.path = "/api/v1/reports/reviews/" + matrixReports[f]
+	case "GET /api/v1/records/:object/export":
+		c.path += "?format=csv"
+	}
+}
