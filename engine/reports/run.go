@@ -362,9 +362,13 @@ type exec struct {
 	sc     *scope
 	org    *org
 	groups map[string]*group
-	total  []acc
-	n      int64
-	keybuf []byte
+	// needDay: rows need their attribution day (a node's member days or a
+	// team/region dimension); grains caches period keys by stored value.
+	needDay bool
+	grains  []map[string]string
+	total   []acc
+	n       int64
+	keybuf  []byte
 }
 
 type group struct {
@@ -407,7 +411,12 @@ func (s *Service) run(ctx context.Context, db store.DB, tenant string, p *auth.P
 			}
 		}
 	}
-	x := &exec{s: s, c: c, loc: loc, cal: cal, sc: sc, org: o, groups: map[string]*group{}, total: make([]acc, len(c.meas))}
+	x := &exec{s: s, c: c, loc: loc, cal: cal, sc: sc, org: o, groups: map[string]*group{}, total: make([]acc, len(c.meas)),
+		needDay: sc.ranges != nil, grains: make([]map[string]string, len(c.dims))}
+	for i, d := range c.dims {
+		x.needDay = x.needDay || d.Org == "team" || d.Org == "region"
+		x.grains[i] = map[string]string{}
+	}
 	switch c.def.Source.Kind {
 	case SourceRecords:
 		err = x.scanRecords(ctx, db, tenant, q.Period)
@@ -497,10 +506,12 @@ func (x *exec) scanRecords(ctx context.Context, db store.DB, tenant string, per 
 		r = row{doc: d}
 		r.data, _ = d["data"].(map[string]any)
 		r.owner, _ = d["owner"].(string)
-		r.day = x.dayOf(&r, x.c.period)
-		if r.day == "" {
-			cr, _ := d["createdAt"].(string)
-			r.day = x.instantDay(cr)
+		if x.needDay {
+			r.day = x.dayOf(&r, x.c.period)
+			if r.day == "" {
+				cr, _ := d["createdAt"].(string)
+				r.day = x.instantDay(cr)
+			}
 		}
 		if !x.sc.allows(r.owner, r.day) || !x.matchAll(&r, goF) {
 			return nil
@@ -904,7 +915,8 @@ func cmpFloat(a, b float64) int {
 }
 
 // dim computes a row's value (and, for org levels, id) of a dimension.
-func (x *exec) dim(r *row, d *cdim) (any, string) {
+func (x *exec) dim(r *row, i int) (any, string) {
+	d := &x.c.dims[i]
 	switch d.Org {
 	case "user":
 		return x.org.userName(r.owner), r.owner
@@ -921,6 +933,9 @@ func (x *exec) dim(r *row, d *cdim) (any, string) {
 		if s == "" {
 			return nil, ""
 		}
+		if k, ok := x.grains[i][s]; ok {
+			return k, ""
+		}
 		var t time.Time
 		if d.f.typ == TypeDate {
 			day, err := period.ParseDate(s)
@@ -935,7 +950,11 @@ func (x *exec) dim(r *row, d *cdim) (any, string) {
 			}
 			t = it.In(x.loc)
 		}
-		return x.cal.Of(t, period.Grain(d.grain)).Key, ""
+		k := x.cal.Of(t, period.Grain(d.grain)).Key
+		if len(x.grains[i]) < 100_000 {
+			x.grains[i][s] = k
+		}
+		return k, ""
 	}
 	if d.f.kind == fOwner {
 		return x.org.userName(r.owner), r.owner
@@ -950,7 +969,7 @@ func (x *exec) add(r *row) error {
 	var dims [4]any
 	var ids [4]string
 	for i := range x.c.dims {
-		v, id := x.dim(r, &x.c.dims[i])
+		v, id := x.dim(r, i)
 		dims[i], ids[i] = v, id
 		if id != "" {
 			key = append(key, id...)

@@ -1,7 +1,7 @@
 import { Suspense, useMemo, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { Avatar, Button, Drawer, Dropdown, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
-import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined } from '@ant-design/icons';
+import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined, BarChartOutlined } from '@ant-design/icons';
 import { useAuth } from '../auth.tsx';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { isPublished, ObjectsProvider, useObjects } from '../objects.tsx';
@@ -23,6 +23,7 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith('/admin/pipelines')) return 'admin:pipelines';
   if (pathname.startsWith('/admin/templates')) return 'admin:templates';
   if (pathname.startsWith('/leaderboard')) return 'leaderboard';
+  if (pathname.startsWith('/reports')) return 'reports';
   if (pathname.startsWith('/admin/scorecards')) return 'admin:scorecards';
   return 'home';
 }
@@ -41,6 +42,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
       { key: 'progress', icon: <RiseOutlined />, label: t('nav.progress') },
       { key: 'targets', icon: <AimOutlined />, label: t('nav.targets') },
       { key: 'leaderboard', icon: <TrophyOutlined />, label: t('nav.leaderboard') },
+      { key: 'reports', icon: <BarChartOutlined />, label: t('nav.reports') },
       { key: 'home', icon: <HomeOutlined />, label: t('nav.home') },
       {
         type: 'group',
@@ -83,6 +85,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     else if (key === 'admin:pipelines') navigate('/admin/pipelines');
     else if (key === 'admin:templates') navigate('/admin/templates');
     else if (key === 'leaderboard') navigate('/leaderboard');
+    else if (key === 'reports') navigate('/reports');
     else if (key === 'admin:scorecards') navigate('/admin/scorecards');
     else if (key.startsWith('pipe:')) navigate(`/pipelines/${encodeURIComponent(key.slice(5))}/board`);
     else if (key.startsWith('rec:')) navigate(`/records/${encodeURIComponent(key.slice(4))}`);
