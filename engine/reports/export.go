@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 
 	"stride/engine/apperr"
 	"stride/engine/auth"
 	"stride/engine/forms"
+	"stride/engine/objects"
 	"stride/engine/records"
 	"stride/engine/store"
 )
@@ -290,23 +293,52 @@ func WriteResult(t Table, r *Result) error {
 	return t.Close()
 }
 
-// ExportRecords writes the records of object the caller may see (filters,
-// sort as for a list) to w, page by page through the records service — so
-// visibility, filter parsing and field types are exactly those of the list
-// API — holding one page at a time, never the whole list. Columns: id,
-// owner (name), created, updated, then every field in declared order with
-// its zh-CN label; money in 元 as numbers.
+// ExportRecords writes the records of object the caller may see (filters
+// and sort as for a list) to w. The conditions are those of the list API —
+// the caller's visibility (owner ∈ …), live records, each filter typed by
+// its field — pushed down to one streaming store scan in the list's order,
+// so rows go out as they are read and none is held. Columns: id, owner
+// (name), every field in declared order with its zh-CN label (money in 元
+// as numbers), created, updated.
 func (s *Service) ExportRecords(ctx context.Context, db store.DB, tenant string, p *auth.Principal, object string, q records.ListQuery, format string, w io.Writer) error {
+	// The list checks the object, the token's scope and every filter and
+	// the sort: a mistake is a clean 4xx before anything is written.
+	probe := q
+	probe.Limit, probe.Cursor = 1, ""
+	if _, _, err := s.recs.List(ctx, db, p, object, probe); err != nil {
+		return err
+	}
 	obj, err := s.objs.Published(ctx, db, tenant, object)
 	if err != nil {
 		return err
 	}
-	q.Limit = 500
-	// Read the first page before writing anything, so a bad filter is a
-	// clean 4xx and not half a file.
-	page, next, err := s.recs.List(ctx, db, p, object, q)
+	where := []store.Cond{{Field: "deleted", Op: store.Eq, Value: false}}
+	vis, err := auth.VisibilityOf(ctx, db, p)
 	if err != nil {
 		return err
+	}
+	if !vis.All {
+		in := make([]any, len(vis.Owners))
+		for i, o := range vis.Owners {
+			in[i] = o
+		}
+		where = append(where, store.Cond{Field: "owner", Op: store.In, Value: in})
+	}
+	for _, f := range q.Filters {
+		c, err := listCond(obj, f)
+		if err != nil {
+			return apperr.BadRequest("%v", err)
+		}
+		where = append(where, c)
+	}
+	sortKey := store.SortKey{Field: "updatedAt", Desc: true}
+	if q.Sort != "" {
+		name := strings.TrimPrefix(q.Sort, "-")
+		field := "data." + name
+		if name == "createdAt" || name == "updatedAt" || name == "owner" {
+			field = name
+		}
+		sortKey = store.SortKey{Field: field, Desc: strings.HasPrefix(q.Sort, "-")}
 	}
 	t, err := NewTable(format, w, exportSheet(obj.Definition))
 	if err != nil {
@@ -335,30 +367,60 @@ func (s *Service) ExportRecords(ctx context.Context, db store.DB, tenant string,
 		return err
 	}
 	vals := make([]any, len(cols))
-	for {
-		for _, rec := range page {
-			owner := rec.Owner
-			if n := users[owner]; n != "" {
-				owner = n
-			}
-			vals[0], vals[1] = rec.ID, owner
-			for i, f := range fields {
-				vals[2+i] = cellOf(f, rec.Data[f.Name])
-			}
-			vals[len(vals)-2], vals[len(vals)-1] = rec.CreatedAt, rec.UpdatedAt
-			if err := t.Row(vals); err != nil {
-				return err
-			}
+	err = db.Scan(ctx, obj.Collection(), store.Query{Where: where, Sort: []store.SortKey{sortKey}}, func(d store.Doc) error {
+		owner, _ := d["owner"].(string)
+		if n := users[owner]; n != "" {
+			owner = n
 		}
-		if next == "" {
-			break
+		data, _ := d["data"].(map[string]any)
+		vals[0], vals[1] = store.ID(d), owner
+		for i, f := range fields {
+			vals[2+i] = cellOf(f, data[f.Name])
 		}
-		q.Cursor = next
-		if page, next, err = s.recs.List(ctx, db, p, object, q); err != nil {
-			return err
-		}
+		vals[len(vals)-2], _ = d["createdAt"].(string)
+		vals[len(vals)-1], _ = d["updatedAt"].(string)
+		return t.Row(vals)
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	return t.Close()
+}
+
+// listCond is a list filter as a store condition, typed by the field (the
+// list API's rules: records.List has checked the filter already).
+func listCond(obj *objects.Compiled, f records.Filter) (store.Cond, error) {
+	fd, ok := obj.Fields[f.Field]
+	if !ok {
+		return store.Cond{}, fmt.Errorf("unknown field %q", f.Field)
+	}
+	conv := func(s string) (any, error) {
+		switch fd.Type {
+		case forms.TypeInteger, forms.TypeMoney:
+			return strconv.ParseInt(s, 10, 64)
+		case forms.TypeNumber:
+			return strconv.ParseFloat(s, 64)
+		case forms.TypeBoolean:
+			return strconv.ParseBool(s)
+		}
+		return s, nil
+	}
+	if f.Op == store.In {
+		var vals []any
+		for _, part := range strings.Split(f.Value, ",") {
+			v, err := conv(part)
+			if err != nil {
+				return store.Cond{}, err
+			}
+			vals = append(vals, v)
+		}
+		return store.Cond{Field: "data." + f.Field, Op: store.In, Value: vals}, nil
+	}
+	v, err := conv(f.Value)
+	if err != nil {
+		return store.Cond{}, err
+	}
+	return store.Cond{Field: "data." + f.Field, Op: f.Op, Value: v}, nil
 }
 
 func exportSheet(def map[string]any) string {
