@@ -188,7 +188,7 @@ func serve() error {
 		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
 			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, UI: uiFS, Version: version,
-			Commission: a.Commission, Scorecards: scorecards, TrustedProxies: trustedProxies()}).Handler(),
+			Commission: a.Commission, Scorecards: scorecards, Reports: a.Reports, TrustedProxies: trustedProxies()}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

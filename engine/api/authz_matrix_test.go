@@ -520,6 +520,8 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 		key = fixturePlan
 	case strings.HasPrefix(path, "/api/v1/scorecards/"):
 		key = fixtureScorecard
+	case strings.HasPrefix(path, "/api/v1/reports/"):
+		key = f.matrixReport()
 	}
 	for _, p := range []string{"/api/v1/commission", "/api/v1/statements", "/api/v1/disputes", "/api/v1/jobs"} {
 		if strings.HasPrefix(path, p) {

@@ -203,6 +203,9 @@ func components() map[string]any {
 	for k, v := range scorecardComponents(defs) {
 		out[k] = v
 	}
+	for k, v := range reportComponents(defs) {
+		out[k] = v
+	}
 	for k, v := range defs {
 		out[k] = v
 	}

@@ -29,6 +29,7 @@ func (s *Server) table() []route {
 	rs = append(rs, s.jobRoutes()...)
 	rs = append(rs, s.commissionRoutes()...)
 	rs = append(rs, s.scorecardRoutes()...)
+	rs = append(rs, s.reportRoutes()...)
 	return rs
 }
 

@@ -22,6 +22,7 @@ import (
 	"stride/engine/pipeline"
 	"stride/engine/progress"
 	"stride/engine/records"
+	"stride/engine/reports"
 	"stride/engine/scorecard"
 	"stride/engine/store"
 	"stride/engine/targets"
@@ -55,6 +56,8 @@ type Deps struct {
 	Commission *commission.Service
 	// Scorecards may be nil (then scorecard routes answer 404).
 	Scorecards *scorecard.Service
+	// Reports may be nil (then report routes answer 404).
+	Reports *reports.Service
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.

@@ -13,6 +13,7 @@ import (
 	"stride/engine/pipeline"
 	"stride/engine/progress"
 	"stride/engine/records"
+	"stride/engine/reports"
 	"stride/engine/rules"
 	"stride/engine/scorecard"
 	"stride/engine/store"
@@ -44,6 +45,9 @@ type App struct {
 	// rollups, the target plans' targets); it declares its collections in
 	// each tenant on first use.
 	Scorecards *scorecard.Service
+	// Reports runs report definitions, the built-in reports, period
+	// reviews and exports.
+	Reports *reports.Service
 }
 
 // New wires the engine over st and declares the system collections.
@@ -82,7 +86,10 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	sc := scorecard.New(objs, tr, reg)
 	sc.SetTargets(tgts)
 	reg.AddCollections(sc.Collections()...)
-	return &App{Jobs: js, Commission: comm, Scorecards: sc, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
+	rep := reports.New(reports.Deps{Objects: objs, Records: recs, Tracker: tr, Progress: prog, Pipelines: pipes, Targets: tgts,
+		Commission: comm, Tenants: reg})
+	reg.AddCollections(rep.Collections()...)
+	return &App{Jobs: js, Commission: comm, Scorecards: sc, Reports: rep, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
 		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts,
 		Templates: &templates.Service{Tenants: reg, Objects: objs, Pipelines: pipes, Tracker: tr, Targets: tgts, Commission: comm, Scorecards: sc}}, nil
 }

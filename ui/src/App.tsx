@@ -27,6 +27,9 @@ const TargetPlanPage = lazy(() => import('./pages/TargetPlan.tsx'));
 const TemplatesPage = lazy(() => import('./pages/Templates.tsx'));
 const TemplateDiffPage = lazy(() => import('./pages/TemplateDiff.tsx'));
 const LeaderboardPage = lazy(() => import('./pages/Leaderboard.tsx'));
+const ReportsPage = lazy(() => import('./pages/Reports.tsx'));
+const ReportReviewsPage = lazy(() => import('./pages/ReportReview.tsx').then((m) => ({ default: m.ReportReviewsPage })));
+const ReportReviewPage = lazy(() => import('./pages/ReportReview.tsx').then((m) => ({ default: m.ReportReviewPage })));
 const ScorecardsPage = lazy(() => import('./pages/Scorecards.tsx'));
 const ScorecardEditorPage = lazy(() => import('./pages/ScorecardEditor.tsx'));
 const MyCommissionPage = lazy(() => import('./pages/MyCommission.tsx'));
@@ -109,6 +112,9 @@ export function App() {
                 <Route path="commission/simulate" element={page(<CommissionSimulatePage />)} />
                 <Route path="commission/plans" element={<RequireAdmin>{page(<CommissionPlansPage />)}</RequireAdmin>} />
                 <Route path="commission/plans/:key" element={<RequireAdmin>{page(<CommissionPlanPage />)}</RequireAdmin>} />
+                <Route path="reports" element={page(<ReportsPage />)} />
+                <Route path="reports/reviews" element={page(<ReportReviewsPage />)} />
+                <Route path="reports/reviews/:id" element={page(<ReportReviewPage />)} />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>

@@ -908,4 +908,53 @@ export interface Dispute {
   createdBy: string;
   createdAt: string;
   version: number;
+// Reports (engine/reports, docs/api.md "Reports").
+export type ReportColumnType = 'string' | 'integer' | 'number' | 'money' | 'percent' | 'date' | 'datetime' | 'boolean';
+export interface ReportColumn {
+  key: string;
+  label: Record<string, string>;
+  type: ReportColumnType;
+  role: 'dimension' | 'measure';
+}
+export interface ReportChartHint {
+  type: 'table' | 'bar' | 'line' | 'funnel' | 'pie' | 'gauge';
+  x?: string;
+  y?: string[];
+  series?: string;
+}
+export interface ReportResult {
+  report: { key: string; label: Record<string, string>; version?: number; builtin?: boolean; draft?: boolean };
+  period?: { key: string; start: string; end: string };
+  node?: string;
+  columns: ReportColumn[];
+  rows: Record<string, unknown>[];
+  totals: Record<string, unknown>;
+  chart: ReportChartHint;
+  scanned: number;
+  groups: number;
+  extra?: Record<string, unknown>;
+}
+export interface ReportBuiltin {
+  name: string;
+  label: Record<string, string>;
+  params: string[];
+  chart: string;
+}
+export interface ReportReview {
+  id: string;
+  metric: string;
+  period: string;
+  node: string;
+  nodeName: string;
+  at: string;
+  by: string;
+  closed: boolean;
+  result?: {
+    plan: { node: { name: string }; target: number | null; actual: number | null; attainment: number | null; gap: number | null };
+    byChild: ReportResult;
+    byDimension?: ReportResult;
+    byStage?: ReportResult;
+    pipeline?: string;
+    metric: { key: string; unit: string; scale: number };
+  };
 }

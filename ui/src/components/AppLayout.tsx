@@ -1,7 +1,7 @@
 import { Suspense, useMemo, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { Avatar, Button, Drawer, Dropdown, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
-import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined, WalletOutlined, AuditOutlined, FlagOutlined, PlayCircleOutlined, ExperimentOutlined, ProfileOutlined } from '@ant-design/icons';
+import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined, WalletOutlined, AuditOutlined, FlagOutlined, PlayCircleOutlined, ExperimentOutlined, ProfileOutlined, BarChartOutlined } from '@ant-design/icons';
 import { useAuth } from '../auth.tsx';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { isPublished, ObjectsProvider, useObjects } from '../objects.tsx';
@@ -23,6 +23,7 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith('/admin/pipelines')) return 'admin:pipelines';
   if (pathname.startsWith('/admin/templates')) return 'admin:templates';
   if (pathname.startsWith('/leaderboard')) return 'leaderboard';
+  if (pathname.startsWith('/reports')) return 'reports';
   if (pathname.startsWith('/admin/scorecards')) return 'admin:scorecards';
   const comm = /^\/commission\/([^/]+)/.exec(pathname);
   if (comm) return `comm:${comm[1]}`;
@@ -43,6 +44,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
       { key: 'progress', icon: <RiseOutlined />, label: t('nav.progress') },
       { key: 'targets', icon: <AimOutlined />, label: t('nav.targets') },
       { key: 'leaderboard', icon: <TrophyOutlined />, label: t('nav.leaderboard') },
+      { key: 'reports', icon: <BarChartOutlined />, label: t('nav.reports') },
       { key: 'home', icon: <HomeOutlined />, label: t('nav.home') },
       {
         type: 'group',
@@ -111,6 +113,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     else if (key === 'admin:pipelines') navigate('/admin/pipelines');
     else if (key === 'admin:templates') navigate('/admin/templates');
     else if (key === 'leaderboard') navigate('/leaderboard');
+    else if (key === 'reports') navigate('/reports');
     else if (key === 'admin:scorecards') navigate('/admin/scorecards');
     else if (key.startsWith('comm:')) navigate(`/commission/${key.slice(5)}`);
     else if (key.startsWith('pipe:')) navigate(`/pipelines/${encodeURIComponent(key.slice(5))}/board`);
