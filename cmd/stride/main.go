@@ -37,6 +37,7 @@ import (
 	"stride/engine/store/sqlite"
 	"stride/engine/tracking"
 	"stride/examples"
+	_ "stride/plugins/standard" // the built-in notifiers and connectors
 	"stride/ui"
 )
 
@@ -181,6 +182,7 @@ func serve() error {
 	// in each tenant on first use.
 	scorecards := scorecard.New(a.Objects, a.Tracker, a.Tenants)
 	scorecards.SetTargets(a.Targets)
+	scorecards.SetAnnouncer(a.Alerts) // recognition goes out through the notifiers
 	a.Tenants.AddCollections(scorecards.Collections()...)
 	var uiFS = ui.FS()
 	if !ui.Built() {
@@ -191,7 +193,8 @@ func serve() error {
 		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
 			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, UI: uiFS, Version: version,
-			Commission: a.Commission, Scorecards: scorecards, TrustedProxies: trustedProxies()}).Handler(),
+			Commission: a.Commission, Scorecards: scorecards, TrustedProxies: trustedProxies(),
+			Alerts: a.Alerts}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

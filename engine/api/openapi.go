@@ -209,6 +209,9 @@ func components() map[string]any {
 	for k, v := range commissionComponents() {
 		out[k] = v
 	}
+	for k, v := range alertComponents(defs) {
+		out[k] = v
+	}
 	return out
 }
 
