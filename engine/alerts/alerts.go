@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"stride/engine/apperr"
@@ -103,7 +104,9 @@ type Service struct {
 
 	declared sync.Map // store.DB → true
 	compiled sync.Map // ruleKey → *Rule
+	avgs     sync.Map // avgKey → avgEntry
 	kick     chan kickReq
+	running  atomic.Bool // Run is draining kick
 }
 
 type ruleKey struct {

@@ -133,9 +133,35 @@ func (s *Service) recordVars(ctx context.Context, db store.DB, tenant string, ob
 	return vars
 }
 
+// ownerAvgTTL bounds how stale a cached owner average may be: the averages
+// are a baseline to compare against, not a figure anybody reads exactly.
+const ownerAvgTTL = time.Minute
+
+type avgKey struct {
+	db          store.DB
+	object, who string
+	objectVer   int64
+}
+
+type avgEntry struct {
+	at  time.Time
+	avg map[string]any
+}
+
 // ownerAverages fills ownerAvg: the average of every number field over the
-// owner's other live records of the object (the last 1,000).
+// owner's live records of the object (the last 1,000), cached for
+// ownerAvgTTL so a burst of writes by one rep reads them once.
 func (s *Service) ownerAverages(ctx context.Context, db store.DB, obj *objects.Compiled, owner, exclude string) map[string]any {
+	k := avgKey{db, obj.Key, owner, obj.Version}
+	if e, ok := s.avgs.Load(k); ok && time.Since(e.(avgEntry).at) < ownerAvgTTL {
+		return e.(avgEntry).avg
+	}
+	avg := s.computeAverages(ctx, db, obj, owner, exclude)
+	s.avgs.Store(k, avgEntry{at: time.Now(), avg: avg})
+	return avg
+}
+
+func (s *Service) computeAverages(ctx context.Context, db store.DB, obj *objects.Compiled, owner, exclude string) map[string]any {
 	sums, counts := map[string]float64{}, map[string]int{}
 	page, err := db.Find(ctx, obj.Collection(), store.Query{Where: []store.Cond{
 		{Field: "deleted", Op: store.Eq, Value: false}, {Field: "owner", Op: store.Eq, Value: owner}},

@@ -107,6 +107,18 @@ func (s *Service) dispatchSoon(ctx context.Context, db store.DB, tenant string) 
 		}
 		return
 	}
+	if !s.running.Load() {
+		// No dispatcher loop in this process (a tool, a test server): send
+		// in the background, detached from the request.
+		go func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if _, err := s.Dispatch(dctx, db, tenant); err != nil {
+				slog.Warn("alert dispatch", "tenant", tenant, "err", err)
+			}
+		}()
+		return
+	}
 	select {
 	case s.kick <- kickReq{db: db, tenant: tenant}:
 	default: // the periodic pass will pick it up
@@ -340,6 +352,8 @@ func (s *Service) SendTest(ctx context.Context, db store.DB, tenant string, acto
 // Run dispatches and schedules for every tenant until ctx ends: a pass
 // every interval, and a dispatch as soon as a firing asks for one.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	s.running.Store(true)
+	defer s.running.Store(false)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

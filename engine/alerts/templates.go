@@ -29,8 +29,8 @@ func Templates() []map[string]any {
 			"message": map[string]any{
 				"zh-CN": "{{node}} 在 {{period}} 的完成率为 {{round(attainment * 100, 1)}}%,时间已过 {{round(elapsed * 100, 0)}}%,进度仅为应有的 {{round(pacing * 100, 0)}}%。\n\n差距:{{gap}}",
 				"en":    "{{node}} is at {{round(attainment * 100, 1)}}% of target for {{period}} with {{round(elapsed * 100, 0)}}% of the period gone: pacing {{round(pacing * 100, 0)}}%.\n\nGap: {{gap}}"},
-			"severity":   "warning",
-			"recipients": map[string]any{"owner": true, "managers": true},
+			"severity":        "warning",
+			"recipients":      map[string]any{"owner": true, "managers": true},
 			"cooldownMinutes": 10080,
 		},
 		{
@@ -43,8 +43,8 @@ func Templates() []map[string]any {
 			"message": map[string]any{
 				"zh-CN": "商机 **{{name}}**(金额 {{amount}} 元)已输单,负责人 {{ownerName}}。",
 				"en":    "Deal **{{name}}** ({{amount}}) was lost; owner {{ownerName}}."},
-			"severity":   "critical",
-			"recipients": map[string]any{"managers": true, "roles": []any{"admin"}},
+			"severity":        "critical",
+			"recipients":      map[string]any{"managers": true, "roles": []any{"admin"}},
 			"cooldownMinutes": 0,
 		},
 		{

@@ -36,7 +36,7 @@ func (s *Server) alertRoutes() []route {
 			access: anyone, resp: "Count", status: 200, handle: s.markAllRead},
 		route{method: "POST", path: "/api/v1/hooks/:connector", tag: "plugins",
 			summary: "Inbound signed webhook of a connector plugin: X-Stride-Timestamp, X-Stride-Delivery, X-Stride-Signature: sha256=HMAC(secret, timestamp.body); tenant in X-Stride-Tenant (or ?tenant=, or the only tenant). Forged → 401, replayed delivery → 409",
-			access: public, resp: "InboundResult", status: 201, query: []param{{"tenant", "the tenant (or header X-Stride-Tenant)"}}, handle: s.inboundHook},
+			access:  public, resp: "InboundResult", status: 201, query: []param{{"tenant", "the tenant (or header X-Stride-Tenant)"}}, handle: s.inboundHook},
 	)
 	for i := range rs {
 		h := rs[i].handle

@@ -301,11 +301,12 @@ func problems(err error, prefix string) error {
 	return apperr.Invalid(fmt.Sprintf("the plugin configuration has %d problem(s)", len(fe)), fe...)
 }
 
-// Delete removes an instance.
+// Delete removes an instance; deleting one that is not there is not an
+// error (DELETE is idempotent).
 func (c *Configs) Delete(ctx context.Context, db store.DB, actor, id string) error {
 	err := db.Delete(ctx, CollConfigs, id, 0)
 	if errors.Is(err, store.ErrNotFound) {
-		return apperr.NotFound("plugin %q is not configured", id)
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("delete plugin %s: %w", id, err)
