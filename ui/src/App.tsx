@@ -29,6 +29,10 @@ const TemplateDiffPage = lazy(() => import('./pages/TemplateDiff.tsx'));
 const LeaderboardPage = lazy(() => import('./pages/Leaderboard.tsx'));
 const ScorecardsPage = lazy(() => import('./pages/Scorecards.tsx'));
 const ScorecardEditorPage = lazy(() => import('./pages/ScorecardEditor.tsx'));
+const AlertRulesPage = lazy(() => import('./pages/AlertRules.tsx'));
+const AlertEditorPage = lazy(() => import('./pages/AlertEditor.tsx'));
+const InboxPage = lazy(() => import('./pages/Inbox.tsx'));
+const PluginsPage = lazy(() => import('./pages/Plugins.tsx'));
 
 const FONT =
   '-apple-system, BlinkMacSystemFont, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -95,6 +99,10 @@ export function App() {
                 <Route path="leaderboard" element={page(<LeaderboardPage />)} />
                 <Route path="admin/scorecards" element={<RequireAdmin>{page(<ScorecardsPage />)}</RequireAdmin>} />
                 <Route path="admin/scorecards/:key" element={<RequireAdmin>{page(<ScorecardEditorPage />)}</RequireAdmin>} />
+                <Route path="inbox" element={page(<InboxPage />)} />
+                <Route path="admin/alerts" element={<RequireAdmin>{page(<AlertRulesPage />)}</RequireAdmin>} />
+                <Route path="admin/alerts/:key" element={<RequireAdmin>{page(<AlertEditorPage />)}</RequireAdmin>} />
+                <Route path="admin/plugins" element={<RequireAdmin>{page(<PluginsPage />)}</RequireAdmin>} />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>
