@@ -147,6 +147,7 @@ var recordExtras = types.Map{
 	"prevStage":    types.String,
 	"daysInStage":  types.Float64,
 	"stageSlaDays": types.Float64,
+	"hasSla":       types.Bool,
 	"event":        types.String,
 	"ownerAvg":     types.Map{types.Extra: types.Float64},
 }

@@ -86,7 +86,7 @@ func viewFromDoc(d store.Doc) *recordView {
 func (s *Service) recordVars(ctx context.Context, db store.DB, tenant string, obj *objects.Compiled, rec, old *recordView, event string) map[string]any {
 	vars := obj.Schema.ToEnv(rec.data)
 	extras := map[string]any{"id": rec.id, "owner": rec.owner, "ownerName": rec.owner, "event": event,
-		"stage": "", "prevStage": "", "daysInStage": 0.0, "stageSlaDays": 0.0, "ownerAvg": map[string]any{}}
+		"stage": "", "prevStage": "", "daysInStage": 0.0, "stageSlaDays": 0.0, "hasSla": false, "ownerAvg": map[string]any{}}
 	var c *pipeline.Compiled
 	if s.pipes != nil {
 		if key := str(rec.meta[pipeline.MetaPipeline]); key != "" {
@@ -102,8 +102,8 @@ func (s *Service) recordVars(ctx context.Context, db store.DB, tenant string, ob
 		if old != nil {
 			extras["prevStage"] = str(old.data[c.StageField])
 		}
-		if st, _, ok := c.Stage(cur); ok && st.HasSLA {
-			extras["stageSlaDays"] = float64(st.SLADays)
+		if st, _, ok := c.Stage(cur); ok && st.HasSLA && st.Terminal == "" {
+			extras["stageSlaDays"], extras["hasSla"] = float64(st.SLADays), true
 		}
 		var entered time.Time
 		hist := pipeline.History(rec.meta)

@@ -10,7 +10,7 @@ func Templates() []map[string]any {
 			"label":       map[string]any{"zh-CN": "商机停滞", "en": "Stuck deal"},
 			"description": map[string]any{"zh-CN": "商机在当前阶段停留超过该阶段的 SLA 天数", "en": "A deal has stayed in its stage longer than the stage's SLA"},
 			"source":      "record", "object": "deal", "onChange": true, "schedule": "0 9 * * *",
-			"condition": `stageSlaDays > 0 && daysInStage > stageSlaDays`,
+			"condition": `hasSla && daysInStage > stageSlaDays`,
 			"title":     map[string]any{"zh-CN": "商机停滞:{{name}}", "en": "Stuck deal: {{name}}"},
 			"message": map[string]any{
 				"zh-CN": "商机 **{{name}}** 在「{{stage}}」阶段已停留 {{round(daysInStage, 1)}} 天,超过 SLA {{stageSlaDays}} 天。\n\n金额:{{amount}} 元",

@@ -24,7 +24,7 @@ function readable(def: AlertDefinition): AlertDefinition {
   return out as AlertDefinition;
 }
 
-const RECORD_VARS = ['<字段 fields>', 'id', 'owner', 'ownerName', 'stage', 'prevStage', 'daysInStage', 'stageSlaDays', 'event', 'ownerAvg.<field>'];
+const RECORD_VARS = ['<字段 fields>', 'id', 'owner', 'ownerName', 'stage', 'prevStage', 'daysInStage', 'stageSlaDays', 'hasSla', 'event', 'ownerAvg.<field>'];
 const PROGRESS_VARS = ['node', 'nodeKind', 'nodeId', 'period', 'metric', 'hasTarget', 'target', 'actual', 'expected', 'forecast', 'gap', 'attainment', 'pacing', 'elapsed', 'stuckCount', 'stuckList'];
 
 function useLiveCheck(def: AlertDefinition | undefined) {
