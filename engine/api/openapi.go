@@ -203,13 +203,13 @@ func components() map[string]any {
 	for k, v := range scorecardComponents(defs) {
 		out[k] = v
 	}
+	for k, v := range alertComponents(defs) {
+		out[k] = v
+	}
 	for k, v := range defs {
 		out[k] = v
 	}
 	for k, v := range commissionComponents() {
-		out[k] = v
-	}
-	for k, v := range alertComponents(defs) {
 		out[k] = v
 	}
 	return out
