@@ -48,6 +48,7 @@ import (
 	"stride/engine/config"
 	"stride/engine/ids"
 	"stride/engine/objects"
+	"stride/engine/period"
 	"stride/engine/pipeline"
 	"stride/engine/plugin"
 	"stride/engine/progress"
@@ -308,7 +309,7 @@ func (s *Service) fire(ctx context.Context, db store.DB, tenant string, r *Rule,
 	eventID := ids.New("evt")
 	msg := s.render(ctx, tenant, r, vars)
 	msg.Event, msg.Alert, msg.At, msg.Recipients = eventID, r.Key, now, recips
-	doc := store.Doc{store.KeyID: id, "alert": r.Key, "version": r.Version, "dedupe": dedupe, "firedAt": now.Format(time.RFC3339Nano),
+	doc := store.Doc{store.KeyID: id, "alert": r.Key, "version": r.Version, "dedupe": dedupe, "firedAt": period.FormatInstant(now),
 		"event": eventID, "message": messageDoc(msg), "channels": anyList(r.Def.Channels), "materialized": false, "count": count + 1}
 	var v int64
 	if exists {

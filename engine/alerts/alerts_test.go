@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"stride/engine/apperr"
 	"stride/engine/auth"
 	"stride/engine/plugin"
+	"stride/engine/scorecard"
 	"stride/engine/secrets"
 	"stride/engine/setup"
 	"stride/engine/store"
@@ -382,5 +384,86 @@ func TestConnectorSignedInbound(t *testing.T) {
 	res, err = send("d-4", ts, plugin.Sign(hookSecret, ts, body))
 	if err != nil || !res.Replayed {
 		t.Fatalf("idempotent re-send: %+v %v", res, err)
+	}
+}
+
+// TestSchedulerOneInstancePerRun: two instances over one store tick at the
+// same due time; the run is claimed once, and nothing runs before the next
+// cron time.
+func TestSchedulerOneInstancePerRun(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 30, 0, 0, time.UTC) // 08:30 in Asia/Shanghai
+	e := open(t, t.TempDir(), &now)
+	defer e.app.Store.Close()
+	a := e.app
+	other := alerts.New(a.Objects, a.Records, a.Pipelines, a.Tracker, a.Progress, a.Tenants, a.Plugins)
+	other.SyncDispatch, other.Now = true, func() time.Time { return now }
+	def := map[string]any{
+		"label": map[string]any{"zh-CN": "公司进度"}, "source": "progress", "metric": "won_revenue", "grain": "year", "nodes": "company",
+		"schedule": "0 9 * * *", "condition": "true",
+		"title":   map[string]any{"zh-CN": "{{node}} {{period}} 进度"}, "message": map[string]any{"zh-CN": "实际 {{actual}},时间已过 {{round(elapsed * 100, 0)}}%"},
+		"recipients": map[string]any{"roles": []any{"admin"}}, "cooldownMinutes": 0,
+	}
+	e.publish("company_daily", def)
+	tick := func() {
+		var wg sync.WaitGroup
+		for _, s := range []*alerts.Service{a.Alerts, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.Tick(e.ctx, e.db, setup.DemoTenant); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	unread := func() int64 {
+		ib, err := a.Alerts.ListInbox(e.ctx, e.db, e.admin.UserID, true, 0, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ib.Unread
+	}
+	tick() // schedules the first run: 09:00 Shanghai
+	if unread() != 0 {
+		t.Fatal("ran before its time")
+	}
+	now = time.Date(2026, 6, 1, 1, 0, 30, 0, time.UTC)
+	tick()
+	if n := unread(); n != 1 {
+		t.Fatalf("want exactly one run at 09:00, got %d messages", n)
+	}
+	ib, _ := a.Alerts.ListInbox(e.ctx, e.db, e.admin.UserID, true, 0, "")
+	if ib.Items[0].Title != "全公司 2026 进度" && !strings.HasSuffix(ib.Items[0].Title, "2026 进度") {
+		t.Fatalf("title %q", ib.Items[0].Title)
+	}
+	now = now.Add(time.Hour)
+	tick()
+	if n := unread(); n != 1 {
+		t.Fatalf("ran again before the next day: %d", n)
+	}
+	now = now.Add(24 * time.Hour)
+	tick()
+	if n := unread(); n != 2 {
+		t.Fatalf("want the next day's run: %d", n)
+	}
+}
+
+// TestAnnounceAward: recognition reaches each winner's inbox, once.
+func TestAnnounceAward(t *testing.T) {
+	now := time.Now()
+	e := open(t, t.TempDir(), &now)
+	defer e.app.Store.Close()
+	award := &scorecard.Award{Scorecard: "monthly", Period: "2026-05", Winners: []scorecard.Winner{{
+		User: scorecard.UserRef{ID: e.admin.UserID, Name: "管理员"}, Rank: 1, Score: 114,
+		Titles: []scorecard.TitleRef{{Key: "star", Title: map[string]string{"zh-CN": "月度之星"}}}}}}
+	for range 2 {
+		if err := e.app.Alerts.Announce(e.ctx, setup.DemoTenant, award); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ib, _ := e.app.Alerts.ListInbox(e.ctx, e.db, e.admin.UserID, false, 0, "")
+	if len(ib.Items) != 1 || !strings.Contains(ib.Items[0].Body, "月度之星") {
+		t.Fatalf("inbox %+v", ib.Items)
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"stride/engine/ids"
+	"stride/engine/period"
 	"stride/engine/plugin"
 	"stride/engine/scorecard"
 	"stride/engine/store"
@@ -46,7 +46,7 @@ func (s *Service) Announce(ctx context.Context, tenant string, a *scorecard.Awar
 			"zh-CN": {Title: fmt.Sprintf("%s 荣誉榜", a.Period), Body: "恭喜以下同事:\n\n" + zh.String()},
 			"en":    {Title: fmt.Sprintf("%s recognition", a.Period), Body: "Congratulations to:\n\n" + en.String()}}}
 	msg.Title, msg.Body = msg.Texts["zh-CN"].Title, msg.Texts["zh-CN"].Body
-	doc := store.Doc{store.KeyID: hash("award", a.Scorecard, a.Period), "alert": msg.Alert, "dedupe": a.Period, "firedAt": now.Format(time.RFC3339Nano),
+	doc := store.Doc{store.KeyID: hash("award", a.Scorecard, a.Period), "alert": msg.Alert, "dedupe": a.Period, "firedAt": period.FormatInstant(now),
 		"event": msg.Event, "message": messageDoc(msg), "channels": []any{}, "materialized": false, "count": int64(1)}
 	v, err := db.Insert(ctx, collEvents, doc)
 	if err != nil {

@@ -460,7 +460,7 @@ func (s *Service) Tick(ctx context.Context, db store.DB, tenant string) error {
 		d, err := db.Get(ctx, collSched, r.Key)
 		if errors.Is(err, store.ErrNotFound) {
 			next := r.Cron.Next(now.In(loc)).UTC()
-			_, err = db.Insert(ctx, collSched, store.Doc{store.KeyID: r.Key, "cron": r.Def.Schedule, "next": next.Format(time.RFC3339Nano), "holder": "", "until": ""})
+			_, err = db.Insert(ctx, collSched, store.Doc{store.KeyID: r.Key, "cron": r.Def.Schedule, "next": period.FormatInstant(next), "holder": "", "until": ""})
 			if err != nil && !errors.Is(err, store.ErrDuplicate) {
 				return err
 			}
@@ -470,7 +470,7 @@ func (s *Service) Tick(ctx context.Context, db store.DB, tenant string) error {
 			return err
 		}
 		if str(d["cron"]) != r.Def.Schedule { // the schedule changed: start over from now
-			d["cron"], d["next"] = r.Def.Schedule, r.Cron.Next(now.In(loc)).UTC().Format(time.RFC3339Nano)
+			d["cron"], d["next"] = r.Def.Schedule, period.FormatInstant(r.Cron.Next(now.In(loc)).UTC())
 			_, _ = db.Replace(ctx, collSched, d, store.Version(d))
 			continue
 		}
@@ -481,8 +481,8 @@ func (s *Service) Tick(ctx context.Context, db store.DB, tenant string) error {
 		if until, err := time.Parse(time.RFC3339Nano, str(d["until"])); err == nil && until.After(now) && str(d["holder"]) != s.Instance {
 			continue
 		}
-		d["next"] = r.Cron.Next(now.In(loc)).UTC().Format(time.RFC3339Nano)
-		d["holder"], d["until"] = s.Instance, now.Add(10*time.Minute).Format(time.RFC3339Nano)
+		d["next"] = period.FormatInstant(r.Cron.Next(now.In(loc)).UTC())
+		d["holder"], d["until"] = s.Instance, period.FormatInstant(now.Add(10*time.Minute))
 		v, err := db.Replace(ctx, collSched, d, store.Version(d))
 		if errors.Is(err, store.ErrConflict) {
 			continue // another instance claimed this run
@@ -491,7 +491,7 @@ func (s *Service) Tick(ctx context.Context, db store.DB, tenant string) error {
 			return err
 		}
 		res, runErr := s.run(ctx, db, tenant, r)
-		d["holder"], d["until"], d["lastRun"] = "", "", now.Format(time.RFC3339Nano)
+		d["holder"], d["until"], d["lastRun"] = "", "", period.FormatInstant(now)
 		d["lastResult"] = map[string]any{"evaluated": res.Evaluated, "matched": res.Matched, "fired": res.Fired}
 		if runErr != nil {
 			d["lastError"] = runErr.Error()

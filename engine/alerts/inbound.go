@@ -7,10 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"stride/engine/apperr"
 	"stride/engine/auth"
+	"stride/engine/period"
 	"stride/engine/plugin"
 	"stride/engine/records"
 	"stride/engine/store"
@@ -51,7 +51,7 @@ func (s *Service) Inbound(ctx context.Context, db store.DB, tenant, connector st
 		return nil, err
 	}
 	claim := hash(connector, did)
-	if _, err := db.Insert(ctx, collHooks, store.Doc{store.KeyID: claim, "connector": connector, "delivery": did, "at": s.now().Format(time.RFC3339Nano)}); err != nil {
+	if _, err := db.Insert(ctx, collHooks, store.Doc{store.KeyID: claim, "connector": connector, "delivery": did, "at": period.FormatInstant(s.now())}); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil, apperr.Conflict("replayed_delivery", "delivery %q was already received; send a new delivery id for a new event", did)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"stride/engine/apperr"
+	"stride/engine/period"
 	"stride/engine/plugin"
 	"stride/engine/store"
 )
@@ -38,7 +39,7 @@ func PutInbox(ctx context.Context, db store.DB, user string, m plugin.Message) e
 		at = time.Now()
 	}
 	_, err := db.Insert(ctx, collInbox, store.Doc{store.KeyID: m.ID, "user": user, "title": m.Title, "body": m.Body, "texts": d["texts"],
-		"severity": m.Severity, "link": m.Link, "alert": m.Alert, "read": false, "createdAt": at.UTC().Format(time.RFC3339Nano)})
+		"severity": m.Severity, "link": m.Link, "alert": m.Alert, "read": false, "createdAt": period.FormatInstant(at.UTC())})
 	if errors.Is(err, store.ErrDuplicate) {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"stride/engine/apperr"
 	"stride/engine/audit"
+	"stride/engine/period"
 	"stride/engine/plugin"
 	"stride/engine/store"
 )
@@ -24,7 +25,7 @@ func messageDoc(m plugin.Message) store.Doc {
 		texts[lang] = map[string]any{"title": t.Title, "body": t.Body}
 	}
 	return store.Doc{"id": m.ID, "title": m.Title, "body": m.Body, "severity": m.Severity, "link": m.Link,
-		"alert": m.Alert, "event": m.Event, "at": m.At.Format(time.RFC3339Nano), "recipients": rs, "texts": texts}
+		"alert": m.Alert, "event": m.Event, "at": period.FormatInstant(m.At), "recipients": rs, "texts": texts}
 }
 
 func messageFrom(d map[string]any) plugin.Message {
@@ -50,7 +51,8 @@ func (s *Service) materialize(ctx context.Context, db store.DB, tenant string, e
 	msgDoc, _ := ev["message"].(map[string]any)
 	msg := messageFrom(msgDoc)
 	var only []string
-	for _, c := range ev["channels"].([]any) {
+	chs, _ := ev["channels"].([]any)
+	for _, c := range chs {
 		only = append(only, str(c))
 	}
 	var channels []*plugin.Opened
@@ -92,8 +94,8 @@ func (s *Service) addDelivery(ctx context.Context, db store.DB, ch *plugin.Opene
 	id := hash(m.Event, ch.ID, recipient)
 	m.ID = id
 	_, err := db.Insert(ctx, collDeliveries, store.Doc{store.KeyID: id, "event": m.Event, "alert": m.Alert, "channel": ch.ID, "module": ch.Info.ID,
-		"recipient": recipient, "status": StatusPending, "attempts": int64(0), "nextAt": now.Format(time.RFC3339Nano),
-		"createdAt": now.Format(time.RFC3339Nano), "message": messageDoc(m)})
+		"recipient": recipient, "status": StatusPending, "attempts": int64(0), "nextAt": period.FormatInstant(now),
+		"createdAt": period.FormatInstant(now), "message": messageDoc(m)})
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return fmt.Errorf("add delivery: %w", err)
 	}
@@ -161,7 +163,7 @@ func (s *Service) Dispatch(ctx context.Context, db store.DB, tenant string) (int
 	now := s.now()
 	due, err := db.Find(ctx, collDeliveries, store.Query{Where: []store.Cond{
 		{Field: "status", Op: store.Eq, Value: StatusPending},
-		{Field: "nextAt", Op: store.Lte, Value: now.Format(time.RFC3339Nano)}},
+		{Field: "nextAt", Op: store.Lte, Value: period.FormatInstant(now)}},
 		Sort: []store.SortKey{{Field: "nextAt"}}, Limit: 200})
 	if err != nil {
 		return 0, err
@@ -185,7 +187,7 @@ func (s *Service) deliver(ctx context.Context, db store.DB, tenant string, d sto
 	if until, err := time.Parse(time.RFC3339Nano, str(d["claimUntil"])); err == nil && until.After(now) {
 		return false, nil // another dispatcher is on it
 	}
-	d["claimUntil"] = now.Add(2 * time.Minute).Format(time.RFC3339Nano)
+	d["claimUntil"] = period.FormatInstant(now.Add(2 * time.Minute))
 	v, err := db.Replace(ctx, collDeliveries, d, store.Version(d))
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -202,12 +204,12 @@ func (s *Service) deliver(ctx context.Context, db store.DB, tenant string, d sto
 	var perm *plugin.Permanent
 	switch {
 	case sendErr == nil:
-		d["status"], d["sentAt"], d["lastError"] = StatusSent, done.Format(time.RFC3339Nano), ""
+		d["status"], d["sentAt"], d["lastError"] = StatusSent, period.FormatInstant(done), ""
 	case errors.As(sendErr, &perm) || int(attempts) >= s.maxAttempts():
-		d["status"], d["lastError"], d["deadAt"] = StatusDead, sendErr.Error(), done.Format(time.RFC3339Nano)
+		d["status"], d["lastError"], d["deadAt"] = StatusDead, sendErr.Error(), period.FormatInstant(done)
 		slog.Warn("alert delivery dead-lettered", "tenant", tenant, "delivery", store.ID(d), "channel", d["channel"], "err", sendErr)
 	default:
-		d["lastError"], d["nextAt"] = sendErr.Error(), done.Add(s.backoff(int(attempts))).Format(time.RFC3339Nano)
+		d["lastError"], d["nextAt"] = sendErr.Error(), period.FormatInstant(done.Add(s.backoff(int(attempts))))
 	}
 	if _, err := db.Replace(ctx, collDeliveries, d, v); err != nil {
 		return false, fmt.Errorf("record delivery outcome: %w", err)
@@ -307,7 +309,7 @@ func (s *Service) Retry(ctx context.Context, db store.DB, tenant, actor, id stri
 	if str(d["status"]) != StatusDead {
 		return Delivery{}, apperr.Conflict("not_dead", "only a dead-lettered delivery can be retried (this one is %s)", str(d["status"]))
 	}
-	d["status"], d["attempts"], d["nextAt"] = StatusPending, int64(0), s.now().Format(time.RFC3339Nano)
+	d["status"], d["attempts"], d["nextAt"] = StatusPending, int64(0), period.FormatInstant(s.now())
 	if _, err := db.Replace(ctx, collDeliveries, d, store.Version(d)); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return Delivery{}, apperr.Conflict("version_conflict", "the delivery changed meanwhile; reload")
