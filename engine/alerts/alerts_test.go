@@ -400,7 +400,7 @@ func TestSchedulerOneInstancePerRun(t *testing.T) {
 	def := map[string]any{
 		"label": map[string]any{"zh-CN": "公司进度"}, "source": "progress", "metric": "won_revenue", "grain": "year", "nodes": "company",
 		"schedule": "0 9 * * *", "condition": "true",
-		"title":   map[string]any{"zh-CN": "{{node}} {{period}} 进度"}, "message": map[string]any{"zh-CN": "实际 {{actual}},时间已过 {{round(elapsed * 100, 0)}}%"},
+		"title": map[string]any{"zh-CN": "{{node}} {{period}} 进度"}, "message": map[string]any{"zh-CN": "实际 {{actual}},时间已过 {{round(elapsed * 100, 0)}}%"},
 		"recipients": map[string]any{"roles": []any{"admin"}}, "cooldownMinutes": 0,
 	}
 	e.publish("company_daily", def)
@@ -465,5 +465,51 @@ func TestAnnounceAward(t *testing.T) {
 	ib, _ := e.app.Alerts.ListInbox(e.ctx, e.db, e.admin.UserID, false, 0, "")
 	if len(ib.Items) != 1 || !strings.Contains(ib.Items[0].Body, "月度之星") {
 		t.Fatalf("inbox %+v", ib.Items)
+	}
+}
+
+// TestManagersAndOwnerReceive: a rep's deal over the line tells the rep
+// (owner) and the manager of the rep's team — nobody else.
+func TestManagersAndOwnerReceive(t *testing.T) {
+	now := time.Now()
+	e := open(t, t.TempDir(), &now)
+	defer e.app.Store.Close()
+	user := func(name string, role auth.Role) auth.User {
+		pw, roles := "password-"+name, []auth.Role{role}
+		u, err := auth.CreateUser(e.ctx, e.db, "test", auth.UserInput{Username: &name, Password: &pw, Roles: &roles})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	mgr, rep, other := user("mgr.x", auth.RoleManager), user("rep.x", auth.RoleRep), user("rep.y", auth.RoleRep)
+	name, managers := "华东", []string{mgr.ID}
+	team, err := auth.SaveTeam(e.ctx, e.db, "test", "", auth.TeamInput{Name: &name, Managers: &managers}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []auth.User{rep, other} {
+		if _, err := auth.AddMember(e.ctx, e.db, "test", team.ID, auth.Membership{UserID: u.ID, From: "2020-01-01"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def := bigDealRule()
+	def["recipients"] = map[string]any{"owner": true, "managers": true}
+	e.publish("big_deal", def)
+	p := &auth.Principal{Tenant: setup.DemoTenant, UserID: rep.ID, Username: rep.Username, Roles: rep.Roles}
+	if _, _, err := e.app.Records.Create(e.ctx, e.db, p, "deal", deal("代理商大单", 900000000), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		who  auth.User
+		want int
+	}{{rep, 1}, {mgr, 1}, {other, 0}} {
+		ib, _ := e.app.Alerts.ListInbox(e.ctx, e.db, c.who.ID, false, 0, "")
+		if len(ib.Items) != c.want {
+			t.Errorf("%s: %d messages, want %d", c.who.Username, len(ib.Items), c.want)
+		}
+	}
+	if ib, _ := e.app.Alerts.ListInbox(e.ctx, e.db, e.admin.UserID, false, 0, ""); len(ib.Items) != 0 {
+		t.Errorf("the admin was told: %+v", ib.Items)
 	}
 }

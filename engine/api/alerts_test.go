@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"stride/engine/api"
+	"stride/engine/auth"
 	"stride/engine/plugin"
 	"stride/engine/secrets"
+	"stride/engine/tenant"
 	_ "stride/plugins/standard"
 )
 
@@ -198,5 +202,60 @@ func TestAlertsOverHTTP(t *testing.T) {
 	}
 	if r := post("pay-3", plugin.Sign(secret, now, []byte(body)), now); r.status != 200 || !strings.Contains(r.raw, `"replayed":true`) {
 		t.Fatalf("same payment, new delivery: %d %s", r.status, r.raw)
+	}
+}
+
+// TestAlertsTenantIsolation: alerts, inbox messages, deliveries, plugins and
+// connectors of one tenant are invisible to another.
+func TestAlertsTenantIsolation(t *testing.T) {
+	key, _ := secrets.GenerateKey()
+	t.Setenv(secrets.EnvKey, key)
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := open(t, dir)
+	bdb, err := a.Tenants.Create(ctx, tenant.Tenant{Name: "acme", DisplayName: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	un, pw, roles := "admin", adminPassword, []auth.Role{auth.RoleAdmin}
+	if _, err := auth.CreateUser(ctx, bdb, "system", auth.UserInput{Username: &un, Password: &pw, Roles: &roles}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(deps(a)).Handler())
+	t.Cleanup(func() { srv.Close(); a.Store.Close() })
+	eA := &env{t: t, srv: srv, dir: dir, st: a.Store, auth: a.Auth}
+	eA.admin = eA.login("admin", adminPassword)
+	eB := &env{t: t, srv: srv, dir: dir, st: a.Store, auth: a.Auth, tenant: "acme"}
+	eB.admin = eB.login("admin", adminPassword)
+
+	eA.do("PUT", "/api/v1/alerts/big", eA.admin, matrixAlert()).must(t, 200)
+	eA.do("POST", "/api/v1/alerts/big/publish", eA.admin, nil).must(t, 200)
+	me := eA.do("GET", "/api/v1/me", eA.admin, nil).must(t, 200)
+	eA.do("PUT", "/api/v1/plugins/erp", eA.admin, map[string]any{"module": "connect.webhook", "config": map[string]any{
+		"secret": "tenant-a-secret-0123456789", "object": "deal", "defaultOwner": me.body["id"],
+		"mapping": map[string]any{"name": "payload.no"}, "idempotencyKey": "payload.no"}}).must(t, 200)
+	eA.do("POST", "/api/v1/records/deal", eA.admin, map[string]any{"name": "A 的大单", "amount": 600000000, "customer": "c", "closeDate": "2026-04-01"}).must(t, 201)
+	var msg string
+	for deadline := time.Now().Add(5 * time.Second); msg == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if items := eA.do("GET", "/api/v1/inbox", eA.admin, nil).must(t, 200).body["items"].([]any); len(items) > 0 {
+			msg = items[0].(map[string]any)["id"].(string)
+		}
+	}
+	if msg == "" {
+		t.Fatal("tenant A's alert did not reach its inbox")
+	}
+	for _, p := range []string{"/api/v1/alerts", "/api/v1/inbox", "/api/v1/alert-deliveries", "/api/v1/plugins"} {
+		if r := eB.do("GET", p, eB.admin, nil).must(t, 200); strings.Contains(r.raw, "big") && p == "/api/v1/alerts" || strings.Contains(r.raw, msg) || strings.Contains(r.raw, "A 的大单") || strings.Contains(r.raw, `"erp"`) {
+			t.Errorf("%s of tenant B shows tenant A's data: %s", p, r.raw)
+		}
+	}
+	eB.do("GET", "/api/v1/alerts/big", eB.admin, nil).must(t, 404)
+	eB.do("POST", "/api/v1/inbox/"+msg+"/read", eB.admin, nil).must(t, 404)
+	eB.do("GET", "/api/v1/plugins/erp", eB.admin, nil).must(t, 404)
+	body := `{"no":"X-1"}`
+	now := time.Now().Unix()
+	if r := eA.do("POST", "/api/v1/hooks/erp", "", body, plugin.HeaderTimestamp, strconv.FormatInt(now, 10), plugin.HeaderDelivery, "x1",
+		plugin.HeaderSignature, plugin.Sign("tenant-a-secret-0123456789", now, []byte(body)), "X-Stride-Tenant", "acme"); r.status != 404 {
+		t.Fatalf("tenant A's connector answered for tenant B: %d %s", r.status, r.raw)
 	}
 }
