@@ -8,7 +8,7 @@
 // In the browser: configure a webhook notifier pointing at that server (the secret comes back
 // masked) and send a test message; create the stuck-deal alert from its template (the formula
 // check passes) and publish it. The demo pipeline's lead stage gets an SLA of 0 days (leads must
-// be worked the same day), so a new lead is past its SLA at once: creating one is the record
+// be worked the same day), so a lead is past its SLA within moments: changing one is the record
 // change that triggers the alert. The bell shows it, the inbox lists it, it is marked read, and
 // the webhook server receives it, signed.
 import { test, after } from 'node:test';
@@ -104,6 +104,11 @@ test('alerts: webhook notifier with a test message; stuck-deal alert from the te
     await must(200, 'POST', 'pipelines/deal_sales/publish');
   });
 
+  let lead;
+  await step('a new lead (before the rule exists)', async () => {
+    lead = await must(201, 'POST', 'records/deal', { name: '滞留线索 E2E', customer: '测试客户', amount: 12000000, closeDate: '2026-12-31', stage: 'lead' });
+  });
+
   await step('create the stuck-deal alert from its template and publish it', async () => {
     await page.goto(`${uiBase}/admin/alerts`);
     await page.getByTestId('new-alert').click();
@@ -119,16 +124,23 @@ test('alerts: webhook notifier with a test message; stuck-deal alert from the te
 
   await step('a record change triggers it', async () => {
     await sleep(2500); // published configuration is cached for up to 2 s per process
-    await must(201, 'POST', 'records/deal', { name: '滞留线索 E2E', customer: '测试客户', amount: 12000000, closeDate: '2026-12-31', stage: 'lead' });
+    // The lead has now been in its stage for seconds, over its SLA of 0 days: changing it fires the rule.
+    await must(200, 'PATCH', `records/deal/${lead.id}`, { amount: 15000000 });
   });
 
   await step('the bell shows it and the inbox lists it', async () => {
     await page.goto(`${uiBase}/`);
-    await until('the unread badge', async () => {
-      await page.reload();
-      const txt = await page.getByTestId('inbox-badge').textContent();
-      return /[1-9]/.test(txt ?? '');
+    const inbox = await until('the inbox message', async () => (await must(200, 'GET', 'inbox')).unread > 0).catch(async (e) => {
+      const ds = await call('GET', 'alert-deliveries');
+      const al = await call('GET', 'alerts/stuck_deal');
+      const rec = await call('GET', `records/deal/${lead.id}`);
+      throw new Error(`${e.message}\ndeliveries: ${ds.text}\nalert: ${al.text}\nrecord: ${rec.text}`);
     });
+    assert.ok(inbox);
+    await page.reload(); // the bell reads the count when the page loads (and every 30 s, and on navigation)
+    const count = page.getByTestId('inbox-badge').locator('.ant-badge-count');
+    await count.waitFor({ timeout: 35_000 });
+    assert.match((await count.getAttribute('title')) ?? (await count.textContent()) ?? '', /[1-9]/);
     await page.getByTestId('inbox-bell').click();
     await page.waitForURL(/\/inbox$/);
     const item = page.getByTestId('inbox-item').filter({ hasText: '滞留线索 E2E' });
