@@ -89,11 +89,14 @@ func (s *Service) recordVars(ctx context.Context, db store.DB, tenant string, ob
 		"stage": "", "prevStage": "", "daysInStage": 0.0, "stageSlaDays": 0.0, "hasSla": false, "ownerAvg": map[string]any{}}
 	var c *pipeline.Compiled
 	if s.pipes != nil {
-		if key := str(rec.meta[pipeline.MetaPipeline]); key != "" {
-			c, _ = s.pipes.Published(ctx, db, tenant, key)
-		}
-		if c == nil {
-			c, _ = s.pipes.ForRecord(ctx, db, tenant, obj.Key, rec.data)
+		// ForRecord answers from the cached list of published pipelines; the
+		// one the record's meta names is loaded only when it differs (a
+		// record that stays with the pipeline it started in).
+		c, _ = s.pipes.ForRecord(ctx, db, tenant, obj.Key, rec.data)
+		if key := str(rec.meta[pipeline.MetaPipeline]); key != "" && (c == nil || c.Key != key) {
+			if named, err := s.pipes.Published(ctx, db, tenant, key); err == nil {
+				c = named
+			}
 		}
 	}
 	if c != nil {
