@@ -36,6 +36,7 @@ import (
 	"stride/engine/store/sqlite"
 	"stride/engine/tracking"
 	"stride/examples"
+	_ "stride/plugins/standard" // the built-in notifiers and connectors
 	"stride/ui"
 )
 
@@ -179,6 +180,7 @@ func serve() error {
 	// Scorecards read attainment like progress does (setup wires them, so
 	// templates and the demo install them too).
 	scorecards := a.Scorecards
+	scorecards.SetAnnouncer(a.Alerts) // recognition goes out through the notifiers
 	var uiFS = ui.FS()
 	if !ui.Built() {
 		uiFS = nil
@@ -188,7 +190,8 @@ func serve() error {
 		Addr: addr,
 		Handler: api.New(api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects,
 			Records: a.Records, Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, UI: uiFS, Version: version,
-			Commission: a.Commission, Scorecards: scorecards, Reports: a.Reports, TrustedProxies: trustedProxies()}).Handler(),
+			Commission: a.Commission, Scorecards: scorecards, Reports: a.Reports, TrustedProxies: trustedProxies(),
+			Alerts: a.Alerts}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

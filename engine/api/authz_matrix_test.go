@@ -529,6 +529,9 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 		}
 	}
 	c := matrixCall{path: sub(path, ":object", "deal", ":key", key, ":name", "saas")}
+	if ac, ok := f.buildAlerts(method, path, actor); ok {
+		return ac
+	}
 	plan := "/api/v1/target-plans/fy2026"
 	switch method + " " + path {
 	case "POST /api/v1/auth/login":

@@ -59,7 +59,7 @@ func open(t testing.TB, dir string) *setup.App {
 func deps(a *setup.App) api.Deps {
 	return api.Deps{Store: a.Store, Tenants: a.Tenants, Auth: a.Auth, Objects: a.Objects, Records: a.Records,
 		Pipelines: a.Pipelines, Tracker: a.Tracker, Progress: a.Progress, Targets: a.Targets, Templates: a.Templates, Examples: examples.FS, Version: "test",
-		Commission: a.Commission, Reports: a.Reports}
+		Commission: a.Commission, Reports: a.Reports, Alerts: a.Alerts}
 }
 
 func openSQLite(t testing.TB, dir string) store.Store {

@@ -206,6 +206,9 @@ func components() map[string]any {
 	for k, v := range reportComponents(defs) {
 		out[k] = v
 	}
+	for k, v := range alertComponents(defs) {
+		out[k] = v
+	}
 	for k, v := range defs {
 		out[k] = v
 	}

@@ -30,6 +30,8 @@ func (s *Server) table() []route {
 	rs = append(rs, s.commissionRoutes()...)
 	rs = append(rs, s.scorecardRoutes()...)
 	rs = append(rs, s.reportRoutes()...)
+	rs = append(rs, s.alertRoutes()...)
+	rs = append(rs, s.pluginRoutes()...)
 	return rs
 }
 

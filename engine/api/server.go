@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"stride/engine/alerts"
 	"stride/engine/apperr"
 	"stride/engine/auth"
 	"stride/engine/commission"
@@ -58,6 +59,9 @@ type Deps struct {
 	Scorecards *scorecard.Service
 	// Reports may be nil (then report routes answer 404).
 	Reports *reports.Service
+	// Alerts may be nil (then alert, inbox, plugin and hook routes answer
+	// 404). Its plugin configurations serve the plugin routes.
+	Alerts *alerts.Service
 	// UI is the built web app (nil or empty: a placeholder page is served).
 	UI fs.FS
 	// Version is the build's version string.

@@ -2,20 +2,25 @@ package setup
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"stride/engine/alerts"
 	"stride/engine/audit"
 	"stride/engine/auth"
 	"stride/engine/commission"
 	"stride/engine/jobs"
 	"stride/engine/objects"
 	"stride/engine/pipeline"
+	"stride/engine/plugin"
 	"stride/engine/progress"
 	"stride/engine/records"
 	"stride/engine/reports"
 	"stride/engine/rules"
 	"stride/engine/scorecard"
+	"stride/engine/secrets"
 	"stride/engine/store"
 	"stride/engine/targets"
 	"stride/engine/templates"
@@ -48,6 +53,11 @@ type App struct {
 	// Reports runs report definitions, the built-in reports, period
 	// reviews and exports.
 	Reports *reports.Service
+	// Plugins holds each tenant's plugin configurations (secrets sealed
+	// under STRIDE_SECRET_KEY); Alerts evaluates alert rules on record
+	// writes and schedules and delivers through the notifier plugins.
+	Plugins *plugin.Configs
+	Alerts  *alerts.Service
 }
 
 // New wires the engine over st and declares the system collections.
@@ -83,13 +93,25 @@ func New(ctx context.Context, st store.Store) (*App, error) {
 	reg.AddCollections(jobs.Collections()...)
 	comm := commission.New(objs, tr, tgts, reg, js)
 	reg.AddCollections(comm.Collections()...)
+	keys, err := secrets.FromEnv()
+	if err != nil {
+		if !errors.Is(err, secrets.ErrNoKey) {
+			return nil, err
+		}
+		keys = nil // plugins that need a secret cannot be configured
+		slog.Debug("no " + secrets.EnvKey + ": plugin secrets cannot be stored")
+	}
+	plugs := &plugin.Configs{Keys: keys, Rules: eng}
+	al := alerts.New(objs, recs, pipes, tr, prog, reg, plugs)
+	recs.Use(al.Hook())
+	reg.AddCollections(al.Collections()...)
 	sc := scorecard.New(objs, tr, reg)
 	sc.SetTargets(tgts)
 	reg.AddCollections(sc.Collections()...)
 	rep := reports.New(reports.Deps{Objects: objs, Records: recs, Tracker: tr, Progress: prog, Pipelines: pipes, Targets: tgts,
 		Commission: comm, Tenants: reg})
 	reg.AddCollections(rep.Collections()...)
-	return &App{Jobs: js, Commission: comm, Scorecards: sc, Reports: rep, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
+	return &App{Plugins: plugs, Alerts: al, Jobs: js, Commission: comm, Scorecards: sc, Reports: rep, Store: st, Tenants: reg, Auth: auth.NewService(reg, sys), Objects: objs, Records: recs,
 		Pipelines: pipes, Tracker: tr, Progress: prog, Targets: tgts,
 		Templates: &templates.Service{Tenants: reg, Objects: objs, Pipelines: pipes, Tracker: tr, Targets: tgts, Commission: comm, Scorecards: sc}}, nil
 }
@@ -132,6 +154,9 @@ func (a *App) Background(ctx context.Context) error {
 		}
 		go a.Tracker.Run(ctx, db, name, 30*time.Second)
 	}
+	// One alert scheduler and dispatcher per process; leases make sure one
+	// instance evaluates each scheduled run.
+	go a.Alerts.Run(ctx, 20*time.Second)
 	return nil
 }
 

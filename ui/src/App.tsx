@@ -39,6 +39,10 @@ const CommissionRunPage = lazy(() => import('./pages/CommissionRun.tsx'));
 const CommissionSimulatePage = lazy(() => import('./pages/CommissionSimulate.tsx'));
 const CommissionPlansPage = lazy(() => import('./pages/CommissionPlans.tsx'));
 const CommissionPlanPage = lazy(() => import('./pages/CommissionPlan.tsx'));
+const AlertRulesPage = lazy(() => import('./pages/AlertRules.tsx'));
+const AlertEditorPage = lazy(() => import('./pages/AlertEditor.tsx'));
+const InboxPage = lazy(() => import('./pages/Inbox.tsx'));
+const PluginsPage = lazy(() => import('./pages/Plugins.tsx'));
 
 const FONT =
   '-apple-system, BlinkMacSystemFont, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -115,6 +119,10 @@ export function App() {
                 <Route path="reports" element={page(<ReportsPage />)} />
                 <Route path="reports/reviews" element={page(<ReportReviewsPage />)} />
                 <Route path="reports/reviews/:id" element={page(<ReportReviewPage />)} />
+                <Route path="inbox" element={page(<InboxPage />)} />
+                <Route path="admin/alerts" element={<RequireAdmin>{page(<AlertRulesPage />)}</RequireAdmin>} />
+                <Route path="admin/alerts/:key" element={<RequireAdmin>{page(<AlertEditorPage />)}</RequireAdmin>} />
+                <Route path="admin/plugins" element={<RequireAdmin>{page(<PluginsPage />)}</RequireAdmin>} />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>

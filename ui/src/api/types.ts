@@ -908,6 +908,8 @@ export interface Dispute {
   createdBy: string;
   createdAt: string;
   version: number;
+}
+
 // Reports (engine/reports, docs/api.md "Reports").
 export type ReportColumnType = 'string' | 'integer' | 'number' | 'money' | 'percent' | 'date' | 'datetime' | 'boolean';
 export interface ReportColumn {

@@ -1,13 +1,14 @@
 import { Suspense, useMemo, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { Avatar, Button, Drawer, Dropdown, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
-import { ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined, WalletOutlined, AuditOutlined, FlagOutlined, PlayCircleOutlined, ExperimentOutlined, ProfileOutlined, BarChartOutlined } from '@ant-design/icons';
+import { AlertOutlined, BellOutlined, ApiOutlined, AppstoreOutlined, BranchesOutlined, DatabaseOutlined, HomeOutlined, LogoutOutlined, MenuFoldOutlined, MenuOutlined, MenuUnfoldOutlined, RiseOutlined, AimOutlined, GiftOutlined, TrophyOutlined, CheckSquareOutlined, WalletOutlined, AuditOutlined, FlagOutlined, PlayCircleOutlined, ExperimentOutlined, ProfileOutlined, BarChartOutlined } from '@ant-design/icons';
 import { useAuth } from '../auth.tsx';
 import { loc, useI18n } from '../i18n/index.tsx';
 import { isPublished, ObjectsProvider, useObjects } from '../objects.tsx';
 import { FullPageSpin } from './FullPageSpin.tsx';
 import { LangSwitch } from './LangSwitch.tsx';
 import { objectIcon } from './objectIcon.tsx';
+import { InboxBell } from './alerts/InboxBell.tsx';
 import type { MsgKey } from '../i18n/messages.ts';
 
 const { Header, Sider, Content } = Layout;
@@ -27,6 +28,9 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith('/admin/scorecards')) return 'admin:scorecards';
   const comm = /^\/commission\/([^/]+)/.exec(pathname);
   if (comm) return `comm:${comm[1]}`;
+  if (pathname.startsWith('/admin/alerts')) return 'admin:alerts';
+  if (pathname.startsWith('/admin/plugins')) return 'admin:plugins';
+  if (pathname.startsWith('/inbox')) return 'inbox';
   return 'home';
 }
 
@@ -46,6 +50,7 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
       { key: 'leaderboard', icon: <TrophyOutlined />, label: t('nav.leaderboard') },
       { key: 'reports', icon: <BarChartOutlined />, label: t('nav.reports') },
       { key: 'home', icon: <HomeOutlined />, label: t('nav.home') },
+      { key: 'inbox', icon: <BellOutlined />, label: t('nav.inbox') },
       {
         type: 'group',
         key: 'g:data',
@@ -94,6 +99,8 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
           { key: 'admin:pipelines', icon: <BranchesOutlined />, label: t('nav.pipelineAdmin') },
           { key: 'admin:templates', icon: <GiftOutlined />, label: t('nav.templates') },
           { key: 'admin:scorecards', icon: <CheckSquareOutlined />, label: t('nav.scorecardAdmin') },
+          { key: 'admin:alerts', icon: <AlertOutlined />, label: t('nav.alerts') },
+          { key: 'admin:plugins', icon: <ApiOutlined />, label: t('nav.plugins') },
           { key: 'ext:docs', icon: <ApiOutlined />, label: t('nav.apiDocs') },
         ],
       });
@@ -116,6 +123,9 @@ function SideMenu({ onNavigate }: { onNavigate?: () => void }) {
     else if (key === 'reports') navigate('/reports');
     else if (key === 'admin:scorecards') navigate('/admin/scorecards');
     else if (key.startsWith('comm:')) navigate(`/commission/${key.slice(5)}`);
+    else if (key === 'admin:alerts') navigate('/admin/alerts');
+    else if (key === 'admin:plugins') navigate('/admin/plugins');
+    else if (key === 'inbox') navigate('/inbox');
     else if (key.startsWith('pipe:')) navigate(`/pipelines/${encodeURIComponent(key.slice(5))}/board`);
     else if (key.startsWith('rec:')) navigate(`/records/${encodeURIComponent(key.slice(4))}`);
     onNavigate?.();
@@ -217,6 +227,7 @@ function Shell() {
           )}
           {mobile && <span style={{ fontWeight: 600 }}>Stride</span>}
           <div style={{ flex: 1 }} />
+          <InboxBell />
           <LangSwitch compact={mobile} />
           <UserMenu compact={mobile} />
         </Header>

@@ -22,7 +22,7 @@ const pretty = (v: unknown) => JSON.stringify(v, null, 2);
 
 interface ConfigDocumentOptions<D> {
   /** kind is the API collection: objects, pipelines or scorecards. */
-  kind: 'objects' | 'pipelines' | 'scorecards';
+  kind: 'objects' | 'pipelines' | 'scorecards' | 'alerts';
   key: string;
   /** readable reorders a loaded definition for reading (the server sends keys sorted). */
   readable: (def: D) => D;
