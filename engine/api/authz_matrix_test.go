@@ -616,7 +616,7 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 
 	// Commission: rep.e1's February statement, its line, its dispute,
 	// finance's run.
-	case "PUT /api/v1/commission-plans/:key":
+	case "PUT /api/v1/commission-plans/:key", "POST /api/v1/commission-plans/:key/check":
 		c.body = f.working("/api/v1/commission-plans/" + fixturePlan)
 	case "POST /api/v1/commission-plans/:key/simulate":
 		c.body = map[string]any{"period": fixturePeriod}
@@ -659,6 +659,8 @@ func (f *authzFixture) build(method, path, actor string) matrixCall {
 		c.path += "?period=" + fixturePeriod + "&node=team:" + f.east
 	case "POST /api/v1/scorecards/:key/awards":
 		c.body = map[string]any{"period": fixturePeriod}
+	default:
+		f.buildReportCall(method, path, &c)
 	}
 	return c
 }
