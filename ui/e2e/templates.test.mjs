@@ -53,6 +53,8 @@ function keysOf(b) {
     ...(b.pipelines ?? []).map((d) => `pipeline-${d.key}`),
     ...(b.metrics ?? []).map((d) => `metric-${d.key}`),
     ...(b.targetPlans ?? []).map((d) => `target_plan-${d.key}`),
+    ...(b.commissionPlans ?? []).map((d) => `commission_plan-${d.key}`),
+    ...(b.scorecards ?? []).map((d) => `scorecard-${d.key}`),
   ].sort();
 }
 

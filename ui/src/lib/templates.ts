@@ -36,10 +36,12 @@ export const SECTIONS = [
   { section: 'pipelines', kind: 'pipeline' },
   { section: 'metrics', kind: 'metric' },
   { section: 'targetPlans', kind: 'target_plan' },
+  { section: 'commissionPlans', kind: 'commission_plan' },
+  { section: 'scorecards', kind: 'scorecard' },
 ] as const;
 
 /** OTHER_SECTIONS are parts of a bundle that apply does not write yet; the preview lists them. */
-export const OTHER_SECTIONS = ['commissionPlans', 'scorecards', 'reports', 'dashboards', 'alerts', 'plugins', 'org', 'demo'] as const;
+export const OTHER_SECTIONS = ['reports', 'dashboards', 'alerts', 'plugins', 'org', 'demo'] as const;
 
 /** tr translates a key built at run time, falling back to the raw value when it has no entry. */
 export function tr(t: TFunc, key: string, fallback: string): string {
