@@ -32,6 +32,13 @@ func bsonValue(v any) any {
 		out := make(bson.A, len(x))
 		for i, el := range x {
 			out[i] = bsonValue(el)
+			if inner, ok := out[i].(bson.A); ok {
+				// FerretDB (the test server) refuses arrays directly inside
+				// arrays, which commission tables ([[threshold, rate], …])
+				// are; such an element is stored wrapped in an object, on
+				// every server alike, and unwrapped on reading.
+				out[i] = bson.D{e(docutil.NestedArrayKey, inner)}
+			}
 		}
 		return out
 	}
@@ -102,6 +109,11 @@ func fromRawValue(v bson.RawValue) (any, error) {
 		return f, nil
 	case bson.TypeEmbeddedDocument:
 		d, _ := v.DocumentOK()
+		if el, err := d.IndexErr(0); err == nil && el.Key() == docutil.NestedArrayKey && el.Value().Type == bson.TypeArray {
+			if _, err := d.IndexErr(1); err != nil { // the only field: an array stored inside an array
+				return fromRawValue(el.Value())
+			}
+		}
 		return fromRaw(d)
 	case bson.TypeArray:
 		a, _ := v.ArrayOK()

@@ -86,3 +86,27 @@ func TestEncodeDoc(t *testing.T) {
 		}
 	}
 }
+
+// Arrays inside arrays (commission tables) survive the wrapping FerretDB
+// needs, and a caller cannot forge the wrapper.
+func TestNestedArraysRoundTrip(t *testing.T) {
+	in := map[string]any{"_id": "p", "table": []any{[]any{int64(0), 0.04}, []any{1.5, []any{"x", []any{}}}}, "flat": []any{int64(1)}}
+	_, d, err := encodeDoc(in, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := bson.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fromRaw(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got["table"], in["table"]) || !reflect.DeepEqual(got["flat"], in["flat"]) {
+		t.Fatalf("round trip: %#v", got)
+	}
+	if _, _, err := encodeDoc(map[string]any{"_id": "q", "x": []any{map[string]any{"__array": []any{}}}}, 1); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("the wrapper key is accepted as a document key: %v", err)
+	}
+}

@@ -58,6 +58,11 @@ func CheckPath(p string) error {
 	return nil
 }
 
+// NestedArrayKey is the key the mongo adapter wraps an array found directly
+// inside an array in (FerretDB refuses nested arrays). It is refused as a
+// document key on every backend, so a wrapped array is never ambiguous.
+const NestedArrayKey = "__array"
+
 // IsReserved reports whether a field is one of the reserved keys _id and _v.
 func IsReserved(field string) bool { return field == store.KeyID || field == store.KeyVersion }
 
@@ -74,7 +79,7 @@ func CheckField(field string) error {
 // has to be addressable and portable to MongoDB: non-empty, no '.', no
 // leading '$', no NUL.
 func CheckKey(k string) error {
-	if k == "" || k[0] == '$' || strings.ContainsAny(k, ".\x00") {
+	if k == "" || k[0] == '$' || strings.ContainsAny(k, ".\x00") || k == NestedArrayKey {
 		return fmt.Errorf("document key %q: %w", k, store.ErrInvalid)
 	}
 	return nil
