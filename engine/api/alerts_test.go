@@ -46,7 +46,7 @@ func (f *authzFixture) fireAlert() (message, delivery string) {
 	before := f.e.do("GET", "/api/v1/inbox", f.e.admin, nil).must(f.e.t, 200).body["unread"].(float64)
 	f.e.do("POST", "/api/v1/records/deal", f.e.admin, map[string]any{"name": f.unique("大单 "), "amount": 600000000,
 		"customer": "c", "closeDate": "2026-04-01"}).must(f.e.t, 201)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) { // delivered asynchronously
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) { // delivered asynchronously
 		in := f.e.do("GET", "/api/v1/inbox?unread=true", f.e.admin, nil).must(f.e.t, 200)
 		if in.body["unread"].(float64) > before || time.Now().After(deadline) {
 			message = in.body["items"].([]any)[0].(map[string]any)["id"].(string)
@@ -164,11 +164,15 @@ func TestAlertsOverHTTP(t *testing.T) {
 	e.do("POST", "/api/v1/alerts/big/publish", e.admin, nil).must(t, 200)
 
 	e.do("POST", "/api/v1/records/deal", e.admin, map[string]any{"name": "核磁大单", "amount": 600000000, "customer": "c", "closeDate": "2026-04-01"}).must(t, 201)
-	deadline := time.Now().Add(5 * time.Second)
-	for sink.n() < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond) // delivery is asynchronous on the server
-	}
+	// Delivery is asynchronous on the server, to each channel on its own:
+	// wait for both the webhook and the inbox (generously: CI runs the
+	// race detector on a loaded machine).
+	deadline := time.Now().Add(30 * time.Second)
 	in := e.do("GET", "/api/v1/inbox", e.admin, nil).must(t, 200)
+	for (sink.n() < 2 || in.body["unread"] != float64(1)) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		in = e.do("GET", "/api/v1/inbox", e.admin, nil).must(t, 200)
+	}
 	if in.body["unread"] != float64(1) {
 		t.Fatalf("inbox: %s", in.raw)
 	}
@@ -236,7 +240,7 @@ func TestAlertsTenantIsolation(t *testing.T) {
 		"mapping": map[string]any{"name": "payload.no"}, "idempotencyKey": "payload.no"}}).must(t, 200)
 	eA.do("POST", "/api/v1/records/deal", eA.admin, map[string]any{"name": "A 的大单", "amount": 600000000, "customer": "c", "closeDate": "2026-04-01"}).must(t, 201)
 	var msg string
-	for deadline := time.Now().Add(5 * time.Second); msg == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); msg == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if items := eA.do("GET", "/api/v1/inbox", eA.admin, nil).must(t, 200).body["items"].([]any); len(items) > 0 {
 			msg = items[0].(map[string]any)["id"].(string)
 		}
