@@ -42,6 +42,10 @@ func open(t testing.TB, dir string) *setup.App {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Deliver alerts inside the write that fires them: with no dispatcher
+	// loop in a test server, concurrent background dispatches could leave a
+	// delivery waiting for a pass that never comes.
+	a.Alerts.SyncDispatch = true
 	if a.Store.Backend() == "mongo" {
 		// FerretDB (the MongoDB test server) applies conditional updates
 		// and deletes as read-then-write, so a background drain racing the
